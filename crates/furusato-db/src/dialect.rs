@@ -1,0 +1,71 @@
+//! The few statements that differ between SQLite and PostgreSQL, and bulk-insert plumbing.
+//! Everything engine-specific lives here, clearly marked.
+
+use crate::args::{Arg, Args};
+use crate::{bind_args, with_tx, DbResult, Tx};
+
+/// SQLite allows 32,766 bound variables per statement, PostgreSQL 65,535; stay under both.
+const MAX_BIND_VARS: usize = 30_000;
+
+/// Inserts many rows with multi-row `INSERT … VALUES (…), (…)` statements inside `tx`.
+/// `conflict` is appended verbatim (e.g. `ON CONFLICT DO NOTHING`). Returns rows affected.
+pub async fn bulk_insert(
+    tx: &mut Tx,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Arg>>,
+    conflict: &str,
+) -> DbResult<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let per_stmt = (MAX_BIND_VARS / columns.len()).clamp(1, 1000);
+    let mut affected = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Arg>> = rows.by_ref().take(per_stmt).collect();
+        let mut args = Args::new();
+        let mut sql = String::with_capacity(64 + chunk.len() * columns.len() * 5);
+        sql.push_str("INSERT INTO ");
+        sql.push_str(table);
+        sql.push_str(" (");
+        sql.push_str(&columns.join(", "));
+        sql.push_str(") VALUES ");
+        for (i, row) in chunk.into_iter().enumerate() {
+            debug_assert_eq!(row.len(), columns.len(), "bulk_insert row width");
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for (j, v) in row.into_iter().enumerate() {
+                if j > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&args.push(v));
+            }
+            sql.push(')');
+        }
+        if !conflict.is_empty() {
+            sql.push(' ');
+            sql.push_str(conflict);
+        }
+        affected += with_tx!(tx, |conn| bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql)), args)
+            .execute(conn)
+            .await?
+            .rows_affected());
+    }
+    Ok(affected)
+}
+
+/// Refreshes the query planner's statistics after a large load (ANALYZE on both engines).
+pub async fn analyze(db: &crate::Db) -> DbResult<()> {
+    match db {
+        crate::Db::Sqlite(pool) => {
+            sqlx::query("ANALYZE").execute(pool).await?;
+        }
+        crate::Db::Postgres(pool) => {
+            sqlx::query("ANALYZE").execute(pool).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! furusato-refdata
