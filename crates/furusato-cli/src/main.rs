@@ -1,1 +1,35 @@
-fn main() {}
+//! `furusato`: the command-line entry point (server, demo, data, users, keys, audit, intake).
+
+mod bench_search;
+mod cli;
+mod cmd_bench;
+mod cmd_export;
+mod cmd_import;
+mod cmd_sync;
+mod commands;
+mod config;
+mod demo;
+mod fonts;
+mod keys;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let args = cli::Cli::parse();
+    config::init_logging(args.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(args)) {
+        Ok(code) => code,
+        Err(e) => {
+            // anyhow's alternate format prints the cause chain on one line, no backtrace.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

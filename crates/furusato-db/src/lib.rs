@@ -22,11 +22,13 @@ pub mod donors;
 pub mod error;
 pub mod gifts;
 pub mod municipalities;
+pub mod partner_orders;
 pub mod reference;
 pub mod sessions;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod users;
+pub mod vault;
 
 use std::str::FromStr;
 use std::time::Duration;

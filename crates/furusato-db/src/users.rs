@@ -271,3 +271,16 @@ pub async fn recovery_codes_left(db: &Db, user_id: Uuid) -> DbResult<i64> {
     const SQL: &str = "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL";
     Ok(with_db!(db, |pool| sqlx::query_scalar(SQL).bind(user_id).fetch_one(pool).await?))
 }
+
+/// Every stored TOTP secret (sealed), across municipalities: for key rotation.
+pub async fn sealed_totp_secrets(db: &Db) -> DbResult<Vec<(Uuid, Vec<u8>)>> {
+    const SQL: &str = "SELECT id, totp_secret_sealed FROM users WHERE totp_secret_sealed IS NOT NULL ORDER BY id";
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, (Uuid, Vec<u8>)>(SQL).fetch_all(pool).await?))
+}
+
+/// Replaces a sealed TOTP secret with its re-encrypted form (key rotation), if unchanged meanwhile.
+pub async fn reseal_totp_secret(db: &Db, id: Uuid, old: &[u8], new: &[u8]) -> DbResult<bool> {
+    const SQL: &str = "UPDATE users SET totp_secret_sealed = $3 WHERE id = $1 AND totp_secret_sealed = $2";
+    let n = with_db!(db, |pool| sqlx::query(SQL).bind(id).bind(old).bind(new).execute(pool).await?.rows_affected());
+    Ok(n == 1)
+}

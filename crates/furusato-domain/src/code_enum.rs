@@ -33,7 +33,7 @@ macro_rules! code_enum {
 
         impl $name {
             /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub const ALL: [$name; [$(stringify!($variant)),+].len()] = [$($name::$variant),+];
 
             /// The code stored in the database (snake_case ASCII).
             pub const fn as_str(self) -> &'static str {

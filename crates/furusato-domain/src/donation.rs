@@ -93,10 +93,10 @@ mod tests {
 
     #[test]
     fn all_enums_are_consistent() {
-        check_code_enum(Channel::ALL);
-        check_code_enum(Portal::ALL);
-        check_code_enum(PaymentStatus::ALL);
-        check_code_enum(PaymentMethod::ALL);
+        check_code_enum(&Channel::ALL);
+        check_code_enum(&Portal::ALL);
+        check_code_enum(&PaymentStatus::ALL);
+        check_code_enum(&PaymentMethod::ALL);
         assert_eq!(Channel::ALL.len(), 6);
         assert_eq!(Portal::ALL.len(), 7);
         assert_eq!(PaymentStatus::ALL.len(), 4);

@@ -3,7 +3,8 @@
 //!
 //! # Address rules ([`normalize_address`])
 //! 1. NFKC: full-width letters and digits → ASCII, half-width katakana → full-width
-//!    (kanji are kept as they are: 髙 stays 髙).
+//!    (kanji are kept as they are: 髙 stays 髙; only the rare CJK compatibility ideographs
+//!    U+F900–U+FAFF that have a canonical form are mapped to it, as NFKC does).
 //! 2. Every space (ASCII, full-width, tabs, newlines) is removed; ASCII letters are upper-cased.
 //! 3. Hyphen, dash and minus variants (`‐ - − – — ― －`) → `-`; `ー`/`ｰ` directly after a digit → `-`
 //!    (elsewhere ー is a long vowel and kept).
@@ -15,7 +16,8 @@
 //! 5. の/ノ between a number and a digit ("5の3", "1-の2") → `-`; の/ノ between two kanji → ノ
 //!    (一の関 = 一ノ関).
 //! 6. ヶ → ケ everywhere; ヵ, ゖ, ゕ, が, ガ between two kanji → ケ (霞ヶ関 = 霞ケ関 = 霞が関).
-//! 7. Runs of `-` collapse into one and a trailing `-` is dropped.
+//! 7. Runs of `-` collapse into one, and a `-` not followed by a digit is dropped — a trailing
+//!    one as well as one before a building name, so "7番地 サンプルビル" = "7 サンプルビル".
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -121,7 +123,7 @@ fn normalize_address_once(input: &str) -> String {
         }
         i += 1;
     }
-    collapse_hyphens(&out)
+    tidy_hyphens(&out)
 }
 
 /// The address unit after a number: (length in chars, replacement).
@@ -137,17 +139,15 @@ fn address_marker(rest: &[char]) -> Option<(usize, &'static str)> {
     }
 }
 
-/// Collapses runs of `-` and drops a trailing one.
-fn collapse_hyphens(s: &str) -> String {
+/// Keeps a `-` only when a digit follows it (which also collapses runs of `-`).
+fn tidy_hyphens(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c == '-' && out.ends_with('-') {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '-' && !chars.peek().is_some_and(char::is_ascii_digit) {
             continue;
         }
         out.push(c);
-    }
-    while out.ends_with('-') {
-        out.pop();
     }
     out
 }
@@ -195,6 +195,22 @@ mod tests {
         ] {
             assert_eq!(normalize_address(s), expected, "{s}");
         }
+    }
+
+    #[test]
+    fn building_names_after_the_number_agree() {
+        let expected = "宮城県仙台市青葉区国分町3-7-1サンプルビル101号室";
+        for s in [
+            "宮城県仙台市青葉区国分町3-7-1 サンプルビル101号室",
+            "宮城県仙台市青葉区国分町三丁目7番1号　サンプルビル１０１号室",
+            "宮城県仙台市青葉区国分町3丁目7-1-サンプルビル101号室",
+        ] {
+            assert_eq!(normalize_address(s), expected, "{s}");
+        }
+        assert_eq!(
+            normalize_address("若林区荒井7番地 サンプルハイツ"),
+            normalize_address("若林区荒井7 サンプルハイツ")
+        );
     }
 
     #[test]
@@ -279,6 +295,12 @@ mod tests {
             prop_assert_eq!(normalize_address(&once), once.clone());
             prop_assert!(!once.ends_with('-'));
             prop_assert!(!once.contains("--"));
+            let chars: Vec<char> = once.chars().collect();
+            for (i, &c) in chars.iter().enumerate() {
+                if c == '-' {
+                    prop_assert!(chars.get(i + 1).is_some_and(char::is_ascii_digit), "{}", once);
+                }
+            }
             prop_assert!(!once.chars().any(char::is_whitespace));
         }
 

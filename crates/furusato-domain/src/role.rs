@@ -28,7 +28,7 @@ mod tests {
 
     #[test]
     fn roles() {
-        check_code_enum(Role::ALL);
+        check_code_enum(&Role::ALL);
         let codes: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
         assert_eq!(
             codes,

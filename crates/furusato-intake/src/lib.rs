@@ -1,1 +1,5 @@
-//! furusato-intake
+//! Donation intake workflows: 楽天 RMS sync, portal CSV imports, direct donations and payment
+//! records, donor matching across portals, and CSV exports. Parsing and the RMS client live in
+//! `furusato-portals`; storage in `furusato-db`; this crate connects them.
+
+pub mod matching;

@@ -3,9 +3,10 @@
 #[path = "csv_common.rs"]
 mod common;
 
-use common::{choice_headers, cp932, utf8_bom, Table, PEOPLE};
+use common::{PEOPLE, Table, choice_headers, cp932, utf8_bom};
 use furusato_portals::csv_import::{
-    detect_and_decode, parse_file, parse_stream, ImportedDonation, Profile, RowError, SourceEncoding,
+    ImportedDonation, Profile, RowError, SourceEncoding, detect_and_decode, parse_file,
+    parse_stream,
 };
 
 /// A small チョイス table with the fictitious people, one donation each.
@@ -38,7 +39,10 @@ fn people_table() -> Table {
 
 fn ok_rows(rows: &[Result<ImportedDonation, RowError>]) -> Vec<&ImportedDonation> {
     rows.iter()
-        .map(|r| r.as_ref().unwrap_or_else(|e| panic!("unexpected row error {e}")))
+        .map(|r| {
+            r.as_ref()
+                .unwrap_or_else(|e| panic!("unexpected row error {e}"))
+        })
         .collect()
 }
 
@@ -81,7 +85,10 @@ fn utf8_with_and_without_bom_give_the_same_records_as_cp932() {
     let from_utf8 = parse_file(&Profile::Choice, table.to_csv("\n").as_bytes()).unwrap();
     assert_eq!(from_bom.encoding, SourceEncoding::Utf8Bom);
     assert_eq!(from_utf8.encoding, SourceEncoding::Utf8);
-    assert_eq!(from_bom.headers[0], "寄附者番号", "BOM must not stick to the first header");
+    assert_eq!(
+        from_bom.headers[0], "寄附者番号",
+        "BOM must not stick to the first header"
+    );
     assert_eq!(from_cp932.rows, from_bom.rows);
     assert_eq!(from_cp932.headers, from_utf8.headers);
     assert_eq!(ok_rows(&from_utf8.rows).len(), PEOPLE.len());
@@ -140,9 +147,16 @@ fn undecodable_bytes_reject_only_their_row_with_the_line_number() {
     assert_eq!(outcome.stats.records, 4);
     assert_eq!(outcome.stats.ok, 2);
     assert_eq!(outcome.stats.undecodable, 2);
-    let errors: Vec<&RowError> = outcome.rows.iter().filter_map(|r| r.as_ref().err()).collect();
+    let errors: Vec<&RowError> = outcome
+        .rows
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .collect();
     assert_eq!(errors.len(), 2);
-    assert_eq!(errors[0].display_ja(), "3行目: 文字コードを判別できない文字があります");
+    assert_eq!(
+        errors[0].display_ja(),
+        "3行目: 文字コードを判別できない文字があります"
+    );
     assert_eq!(errors[0].column.as_deref(), Some("氏名"));
     assert_eq!(errors[1].line, 4);
     assert_eq!(errors[1].column.as_deref(), Some("寄附金額"));
@@ -167,7 +181,10 @@ fn trailing_commas_blank_lines_and_lf_only() {
                 ,,,,\n\
                 \n\n";
     let outcome = parse_file(&Profile::Choice, text.as_bytes()).unwrap();
-    assert_eq!(outcome.headers, vec!["寄附者番号", "申込日", "氏名", "寄附金額"]);
+    assert_eq!(
+        outcome.headers,
+        vec!["寄附者番号", "申込日", "氏名", "寄附金額"]
+    );
     assert_eq!(outcome.stats.records, 2);
     assert_eq!(outcome.stats.blank_records, 1);
     let rows = ok_rows(&outcome.rows);

@@ -3,111 +3,12 @@
 #[path = "csv_common.rs"]
 mod common;
 
-use std::collections::BTreeMap;
-
-use common::{choice_headers, cp932, line, satofuru_like_headers, Table};
+use common::{choice_headers, cp932, line, satofuru_file, satofuru_like_headers, satofuru_mapping};
 use furusato_portals::csv_import::{
-    parse_file, suggest_mapping, CanonicalField as F, ColumnMapping, ImportError, Profile,
-    SourceEncoding,
+    CanonicalField as F, ColumnMapping, ImportError, Profile, SourceEncoding, parse_file,
+    suggest_mapping,
 };
 use time::macros::date;
-
-/// The mapping a user would save for the さとふる-like export.
-fn satofuru_mapping() -> ColumnMapping {
-    let mut m = ColumnMapping::new("さとふる（2026年版）");
-    m.header_row = 3;
-    for (field, header) in [
-        (F::ExternalId, "寄附受付番号"),
-        (F::AppliedOn, "寄附日"),
-        (F::PaidOn, "決済日"),
-        (F::Amount, "寄附金額"),
-        (F::PaymentMethod, "決済方法"),
-        (F::DonorName, "寄附者氏名"),
-        (F::DonorKana, "寄附者氏名カナ"),
-        (F::DonorPostalCode, "寄附者郵便番号"),
-        (F::DonorPrefecture, "寄附者都道府県"),
-        (F::DonorCity, "寄附者市区町村"),
-        (F::DonorAddress1, "寄附者町名番地"),
-        (F::DonorAddress2, "寄附者建物名"),
-        (F::DonorPhone, "寄附者電話番号"),
-        (F::DonorEmail, "寄附者メールアドレス"),
-        (F::GiftCode, "お礼品ID"),
-        (F::GiftName, "お礼品名"),
-        (F::GiftQuantity, "数量"),
-        (F::ShipToName, "配送先氏名"),
-        (F::ShipToPostalCode, "配送先郵便番号"),
-        (F::ShipToPrefecture, "配送先都道府県"),
-        (F::ShipToCity, "配送先市区町村"),
-        (F::ShipToAddress1, "配送先町名"),
-        (F::ShipToAddress2, "配送先建物名"),
-        (F::ShipToPhone, "配送先電話番号"),
-        (F::OnestopWanted, "ワンストップ特例申請"),
-        (F::UseOfFunds, "寄附金の使い道"),
-        (F::Remarks, "備考"),
-    ] {
-        m.columns.insert(field, header.to_owned());
-    }
-    m.value_maps.insert(
-        F::PaymentMethod,
-        BTreeMap::from([
-            ("クレジット".to_owned(), "credit_card".to_owned()),
-            ("コンビニ".to_owned(), "convenience_store".to_owned()),
-        ]),
-    );
-    m.value_maps.insert(
-        F::OnestopWanted,
-        BTreeMap::from([
-            ("申請書を送付".to_owned(), "true".to_owned()),
-            ("申告する".to_owned(), "false".to_owned()),
-        ]),
-    );
-    m.date_format = Some("YYYY/MM/DD".to_owned());
-    m
-}
-
-/// A さとふる-like CP932 file with two title lines before the header.
-fn satofuru_file() -> Vec<u8> {
-    let mut t = Table::new(&satofuru_like_headers());
-    t.row(&[
-        ("寄附受付番号", "SF-20260105-0001"),
-        ("寄附日", "2026/01/05 10:11:12"),
-        ("決済日", "2026/01/05 10:12:00"),
-        ("寄附金額", "１５，０００"),
-        ("決済方法", "クレジット"),
-        ("寄附者氏名", "山田 太郎"),
-        ("寄附者氏名カナ", "ヤマダ タロウ"),
-        ("寄附者郵便番号", "=\"100-0001\""),
-        ("寄附者都道府県", "東京都"),
-        ("寄附者市区町村", "千代田区"),
-        ("寄附者町名番地", "架空町1-2-3"),
-        ("寄附者建物名", "テストビル101"),
-        ("寄附者電話番号", "=\"0900000001\""),
-        ("寄附者メールアドレス", "taro@example.jp"),
-        ("お礼品ID", "1234567"),
-        ("お礼品名", "仙台牛 切り落とし 1kg"),
-        ("数量", "2"),
-        ("配送先氏名", "髙橋 花子"),
-        ("配送先郵便番号", "980-0000"),
-        ("配送先都道府県", "宮城県"),
-        ("配送先市区町村", "仙台市青葉区"),
-        ("配送先町名", "見本通り1-2"),
-        ("ワンストップ特例申請", "申請書を送付"),
-        ("寄附金の使い道", "市長におまかせ"),
-        ("備考", "熨斗：御歳暮"),
-    ]);
-    t.row(&[
-        ("寄附受付番号", "SF-20260106-0002"),
-        ("寄附日", "2026/01/06"),
-        ("寄附金額", "10000円"),
-        ("決済方法", "楽天ペイ"),
-        ("寄附者氏名", "山﨑 一郎"),
-        ("寄附者郵便番号", "5300000"),
-        ("ワンストップ特例申請", "申告する"),
-    ]);
-    let mut text = String::from("さとふる 寄附者一覧,,\r\n出力日時,2026/02/01 09:00,\r\n");
-    text.push_str(&t.to_csv("\r\n"));
-    cp932(&text)
-}
 
 #[test]
 fn generic_mapping_for_a_satofuru_like_file() {
@@ -129,21 +30,32 @@ fn generic_mapping_for_a_satofuru_like_file() {
     assert_eq!(first.amount, 15_000);
     assert_eq!(first.payment_method.as_deref(), Some("credit_card"));
     assert_eq!(first.donor.family_name, "山田");
-    assert_eq!(first.donor.postal_code.as_deref(), Some("100-0001"), "Excel =\"…\" unwrapped");
+    assert_eq!(
+        first.donor.postal_code.as_deref(),
+        Some("100-0001"),
+        "Excel =\"…\" unwrapped"
+    );
     assert_eq!(first.donor.phone.as_deref(), Some("0900000001"));
     assert_eq!(first.gifts.len(), 1);
     assert_eq!(first.gifts[0].code.as_deref(), Some("1234567"));
     assert_eq!(first.gifts[0].name, "仙台牛 切り落とし 1kg");
     assert_eq!(first.gifts[0].quantity, 2);
     assert_eq!(first.ship_to.as_ref().unwrap().family_name, "髙橋");
-    assert_eq!(first.ship_to.as_ref().unwrap().address1.as_deref(), Some("見本通り1-2"));
+    assert_eq!(
+        first.ship_to.as_ref().unwrap().address1.as_deref(),
+        Some("見本通り1-2")
+    );
     assert_eq!(first.onestop_wanted, Some(true));
     assert_eq!(first.use_of_funds.as_deref(), Some("市長におまかせ"));
     assert_eq!(first.remarks.as_deref(), Some("熨斗：御歳暮"));
 
     let second = outcome.rows[1].as_ref().unwrap();
     assert_eq!(second.amount, 10_000);
-    assert_eq!(second.payment_method.as_deref(), Some("楽天ペイ"), "unmapped values kept");
+    assert_eq!(
+        second.payment_method.as_deref(),
+        Some("楽天ペイ"),
+        "unmapped values kept"
+    );
     assert_eq!(second.onestop_wanted, Some(false));
     assert!(second.gifts.is_empty());
     assert_eq!(second.ship_to, None);
@@ -238,8 +150,21 @@ fn suggest_mapping_for_choice_headers() {
 #[test]
 fn suggest_mapping_for_order_style_headers() {
     let headers = [
-        "注文番号", "注文日時", "お名前", "お名前（フリガナ）", "郵便番号", "住所", "電話番号", "メールアドレス",
-        "金額", "支払方法", "商品名", "個数", "お届け先 お名前", "お届け先 住所", "匿名希望",
+        "注文番号",
+        "注文日時",
+        "お名前",
+        "お名前（フリガナ）",
+        "郵便番号",
+        "住所",
+        "電話番号",
+        "メールアドレス",
+        "金額",
+        "支払方法",
+        "商品名",
+        "個数",
+        "お届け先 お名前",
+        "お届け先 住所",
+        "匿名希望",
     ];
     let m = suggest_mapping(&headers);
     let get = |f: F| m.columns.get(&f).map(String::as_str);
@@ -261,7 +186,11 @@ fn unusable_mapping_is_a_file_level_error_with_japanese_problems() {
     let mut m = ColumnMapping::new("壊れた設定");
     m.columns.insert(F::ExternalId, "受付番号".into());
     m.columns.insert(F::Amount, "寄附額".into());
-    let text = format!("{}\r\n{}\r\n", line(&["受付番号", "寄附日", "氏名"]), line(&["1", "2026-01-01", "山田"]));
+    let text = format!(
+        "{}\r\n{}\r\n",
+        line(&["受付番号", "寄附日", "氏名"]),
+        line(&["1", "2026-01-01", "山田"])
+    );
     let problems = m.validate(&["受付番号", "寄附日", "氏名"]);
     assert_eq!(problems.len(), 3, "{problems:?}");
     let err = parse_file(&Profile::Generic(m), text.as_bytes()).unwrap_err();
@@ -270,9 +199,18 @@ fn unusable_mapping_is_a_file_level_error_with_japanese_problems() {
     };
     assert_eq!(name, "壊れた設定");
     assert_eq!(problems.len(), 3);
-    assert!(err.message_ja().starts_with("取込設定「壊れた設定」がこのファイルに合いません: "));
-    assert!(err.message_ja().contains("「寄附金額」に割り当てた列「寄附額」がファイルにありません"));
-    assert!(err.message_ja().contains("必須項目「申込日」に列が割り当てられていません"));
+    assert!(
+        err.message_ja()
+            .starts_with("取込設定「壊れた設定」がこのファイルに合いません: ")
+    );
+    assert!(
+        err.message_ja()
+            .contains("「寄附金額」に割り当てた列「寄附額」がファイルにありません")
+    );
+    assert!(
+        err.message_ja()
+            .contains("必須項目「申込日」に列が割り当てられていません")
+    );
 }
 
 #[test]
@@ -309,6 +247,9 @@ fn split_name_columns_forced_encoding_and_custom_date_format() {
 fn canonical_fields_have_labels_for_the_mapping_screen() {
     assert_eq!(F::ExternalId.label_ja(), "寄附番号");
     assert_eq!(F::ExternalId.as_str(), "external_id");
-    assert_eq!("ship_to_postal_code".parse::<F>().unwrap(), F::ShipToPostalCode);
+    assert_eq!(
+        "ship_to_postal_code".parse::<F>().unwrap(),
+        F::ShipToPostalCode
+    );
     assert!(F::ALL.len() > 40);
 }

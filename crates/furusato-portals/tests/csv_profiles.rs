@@ -3,91 +3,22 @@
 #[path = "csv_common.rs"]
 mod common;
 
-use common::{choice_headers, cp932, redhouse_headers, utf8_bom, Table};
+use common::{choice_table, cp932, redhouse_table, utf8_bom};
 use furusato_portals::csv_import::{
-    parse_file, ImportError, ImportedDonation, ImportedGift, Profile,
+    ImportError, ImportedDonation, ImportedGift, Profile, parse_file,
 };
 use time::macros::date;
 
-fn ok(outcome_rows: &[Result<ImportedDonation, furusato_portals::csv_import::RowError>]) -> Vec<&ImportedDonation> {
+fn ok(
+    outcome_rows: &[Result<ImportedDonation, furusato_portals::csv_import::RowError>],
+) -> Vec<&ImportedDonation> {
     outcome_rows
         .iter()
-        .map(|r| r.as_ref().unwrap_or_else(|e| panic!("unexpected row error {e}")))
+        .map(|r| {
+            r.as_ref()
+                .unwrap_or_else(|e| panic!("unexpected row error {e}"))
+        })
         .collect()
-}
-
-/// チョイス export with 3 返礼品 groups and 2 使途, columns in reverse order plus an unknown
-/// column in the middle.
-fn choice_table() -> Table {
-    let mut headers = choice_headers(3, &["子育て支援", "環境保全"]);
-    headers.reverse();
-    headers.insert(20, "独自管理列".to_owned());
-    let mut t = Table::new(&headers);
-    t.row(&[
-        ("寄附者番号", "CH-0001"),
-        ("申込日", "2026-01-05"),
-        ("入金日", "2026-01-07"),
-        ("氏名", "髙橋　花子"),
-        ("フリガナ", "タカハシ　ハナコ"),
-        ("〒", "980-0000"),
-        ("都道府県", "宮城県"),
-        ("市区町村", "仙台市青葉区"),
-        ("町名・番地", "見本通り1-2"),
-        ("電話番号", "022-000-0002"),
-        ("E-mailアドレス", "hanako@example.jp"),
-        ("寄附金額", "30,000"),
-        ("寄附金の払込方法", "クレジットカード"),
-        ("チョイス決済状態", "決済完了"),
-        ("子育て支援 選択", "○"),
-        ("子育て支援 金額", "30000"),
-        ("公表", "○"),
-        ("返礼品1_コード", "G-01"),
-        ("返礼品1_名称", "牛たん 500g"),
-        ("返礼品2_コード", "G-02"),
-        ("返礼品2_名称", "笹かまぼこ①"),
-        ("返礼品2_送り先_名前", "山田 太郎"),
-        ("返礼品2_送り先_フリガナ", "ヤマダ タロウ"),
-        ("返礼品2_送り先_郵便番号", "100-0001"),
-        ("返礼品2_送り先_都道府県", "東京都"),
-        ("返礼品2_送り先_市区町村", "千代田区"),
-        ("返礼品2_送り先_町名・番地", "架空町1-2-3"),
-        ("返礼品2_送り先_電話番号", "090-0000-0001"),
-        ("返礼品3_コード", "G-03"),
-        ("返礼品3_名称", "ずんだ餅"),
-        ("送り先_書類_名前", "髙橋 一郎"),
-        ("送り先_書類_郵便番号", "9800000"),
-        ("送り先_書類_都道府県", "宮城県"),
-        ("送り先_書類_市区町村", "仙台市青葉区"),
-        ("送り先_書類_町名・番地", "見本通り9-9"),
-        ("ワンストップ特例_要望", "希望する"),
-        ("ワンストップ特例_性別", "女"),
-        ("ワンストップ特例_生年月日", "1980-04-01"),
-        ("応援メッセージ", "がんばってください"),
-        ("応援メッセージ 公表可否", "可"),
-        ("備考", "のし不要"),
-        ("独自管理列", "X-1"),
-    ]);
-    t.row(&[
-        ("寄附者番号", "CH-0002"),
-        ("申込日", "2026/01/06"),
-        ("氏名", "佐藤次郎"),
-        ("〒", "060-0000"),
-        ("寄附金額", "10000"),
-        ("子育て支援 選択", "○"),
-        ("環境保全 選択", "○"),
-        ("返礼品1_コード", "G-01"),
-        ("返礼品1_名称", "牛たん 500g"),
-        ("ワンストップ特例_要望", "希望しない"),
-    ]);
-    t.row(&[
-        ("寄附者番号", "CH-0003"),
-        ("申込日", "2026-01-07"),
-        ("氏名", "山﨑 一郎"),
-        ("寄附金額", "5000"),
-        ("環境保全 金額", "5000"),
-        ("返礼品辞退", "○"),
-    ]);
-    t
 }
 
 #[test]
@@ -137,7 +68,10 @@ fn choice_profile_reads_groups_uses_and_people_in_any_column_order() {
     assert_eq!(first.raw.len(), outcome.headers.len());
 
     let second = rows[1];
-    assert_eq!(second.donor.family_name, "佐藤次郎", "no space: whole name kept as family name");
+    assert_eq!(
+        second.donor.family_name, "佐藤次郎",
+        "no space: whole name kept as family name"
+    );
     assert_eq!(second.donor.given_name, None);
     // several uses are listed in column order (reversed in this file)
     assert_eq!(second.use_of_funds.as_deref(), Some("環境保全、子育て支援"));
@@ -148,7 +82,11 @@ fn choice_profile_reads_groups_uses_and_people_in_any_column_order() {
     let third = rows[2];
     assert!(third.gift_declined);
     assert!(third.gifts.is_empty());
-    assert_eq!(third.use_of_funds.as_deref(), Some("環境保全"), "chosen by amount");
+    assert_eq!(
+        third.use_of_funds.as_deref(),
+        Some("環境保全"),
+        "chosen by amount"
+    );
     assert_eq!(third.onestop_wanted, None);
 }
 
@@ -168,62 +106,19 @@ fn choice_raw_record_serialises_as_header_value_pairs() {
     assert_eq!(json["applied_on"], "2026-01-05");
     assert_eq!(json["donor"]["birth_date"], "1980-04-01");
     let raw = json["raw"].as_array().unwrap();
-    assert!(raw.iter().any(|pair| pair[0] == "独自管理列" && pair[1] == "X-1"));
-}
-
-fn redhouse_table() -> Table {
-    let mut t = Table::new(&redhouse_headers(3));
-    t.row(&[
-        ("外部管理番号", "RH-1001"),
-        ("寄附申込日", "2026/01/05"),
-        ("入金処理日", "2026/01/08"),
-        ("名前", "山田 太郎"),
-        ("ふりがな", "やまだ たろう"),
-        ("郵便番号", "100-0001"),
-        ("都道府県", "東京都"),
-        ("市区町村", "千代田区"),
-        ("番地・マンション名", "架空町1-2-3 テストビル101"),
-        ("電話番号", "090-0000-0001"),
-        ("メールアドレス", "taro@example.jp"),
-        ("寄附金額", "12000"),
-        ("寄附金の払込方法", "クレジットカード"),
-        ("クレジット与信結果", "OK"),
-        ("寄附金の使途", "子育て支援"),
-        ("寄附情報の公表", "公表しない"),
-        ("ワンストップ特例_希望", "希望する"),
-        ("ワンストップ特例_生年月日", "1975/12/31"),
-        ("アンケート_性別", "男"),
-        ("お礼の品_1", "[SD0001] 牛たん 500g"),
-        ("お礼の品_2", "[SD0002] 笹かま①"),
-        ("お届け先_名前", "髙橋 花子"),
-        ("お届け先_ふりがな", "たかはし はなこ"),
-        ("お届け先_郵便番号", "980-0000"),
-        ("お届け先_都道府県", "宮城県"),
-        ("お届け先_市区町村", "仙台市青葉区"),
-        ("お届け先_番地・マンション名", "見本通り1-2"),
-        ("お届け先_電話番号", "022-000-0002"),
-        ("アンケート_応援メッセージ", "応援しています"),
-        ("備考", "12月中に発送希望"),
-    ]);
-    t.row(&[
-        ("外部管理番号", "RH-1002"),
-        ("寄附申込日", "2026/01/06"),
-        ("名前", "佐藤 次郎"),
-        ("ふりがな", "さとう じろう"),
-        ("寄附金額", "8,000円"),
-        ("ワンストップ特例_希望", "希望しない"),
-        ("ワンストップ特例_性別", "男"),
-        ("お礼の品の辞退", "辞退する"),
-        ("お届け先_書類_名前", "佐藤 三郎"),
-        ("お届け先_書類_郵便番号", "060-0000"),
-        ("お届け先_書類_番地・マンション名", "仮町2丁目"),
-    ]);
-    t
+    assert!(
+        raw.iter()
+            .any(|pair| pair[0] == "独自管理列" && pair[1] == "X-1")
+    );
 }
 
 #[test]
 fn redhouse_profile_reads_bracketed_gifts_hiragana_and_onestop() {
-    let outcome = parse_file(&Profile::RedHouse, &utf8_bom(&redhouse_table().to_csv("\r\n"))).unwrap();
+    let outcome = parse_file(
+        &Profile::RedHouse,
+        &utf8_bom(&redhouse_table().to_csv("\r\n")),
+    )
+    .unwrap();
     assert_eq!(outcome.stats.ok, 2, "{:?}", outcome.rows);
     let rows = ok(&outcome.rows);
 
@@ -233,9 +128,16 @@ fn redhouse_profile_reads_bracketed_gifts_hiragana_and_onestop() {
     assert_eq!(first.paid_on, Some(date!(2026 - 01 - 08)));
     assert_eq!(first.amount, 12_000);
     assert_eq!(first.donor.kana.as_deref(), Some("やまだ たろう"));
-    assert_eq!(first.donor.address1.as_deref(), Some("架空町1-2-3 テストビル101"));
+    assert_eq!(
+        first.donor.address1.as_deref(),
+        Some("架空町1-2-3 テストビル101")
+    );
     assert_eq!(first.donor.address2, None);
-    assert_eq!(first.donor.sex.as_deref(), Some("男"), "survey sex is the fallback");
+    assert_eq!(
+        first.donor.sex.as_deref(),
+        Some("男"),
+        "survey sex is the fallback"
+    );
     assert_eq!(first.donor.birth_date, Some(date!(1975 - 12 - 31)));
     assert_eq!(first.payment_status_raw.as_deref(), Some("OK"));
     assert_eq!(first.use_of_funds.as_deref(), Some("子育て支援"));

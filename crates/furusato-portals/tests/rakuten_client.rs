@@ -117,7 +117,10 @@ async fn range_longer_than_63_days_is_split() {
     assert_eq!(windows.len(), 3);
 
     let numbers = client
-        .search_order_numbers(SearchWindow::by_order_datetime(start, end), &ProgressFilter::All)
+        .search_order_numbers(
+            SearchWindow::by_order_datetime(start, end),
+            &ProgressFilter::All,
+        )
         .await
         .unwrap();
     assert_eq!(numbers.len(), 600);
@@ -136,7 +139,10 @@ async fn more_than_15000_hits_in_one_window_are_split_and_each_order_fetched_onc
     let (start, end) = (day_start(from), day_end(to));
 
     let numbers = client
-        .search_order_numbers(SearchWindow::by_order_datetime(start, end), &ProgressFilter::All)
+        .search_order_numbers(
+            SearchWindow::by_order_datetime(start, end),
+            &ProgressFilter::All,
+        )
         .await
         .unwrap();
     assert_eq!(numbers.len() as u64, n);
@@ -156,7 +162,11 @@ async fn more_than_15000_hits_in_one_window_are_split_and_each_order_fetched_onc
         .map(|o| o.model.order_number.as_str())
         .collect();
     assert_eq!(fetched_numbers.len() as u64, n);
-    assert_eq!(mock.stats().orders_served, n, "every order fetched exactly once");
+    assert_eq!(
+        mock.stats().orders_served,
+        n,
+        "every order fetched exactly once"
+    );
     assert_eq!(mock.stats().get_order, n.div_ceil(100));
 }
 
@@ -222,7 +232,10 @@ async fn undetermined_amounts_are_never_amounts() {
     let number = order["orderNumber"].as_str().unwrap().to_owned();
     mock.insert_order(order).unwrap();
 
-    let fetched = client.get_orders(std::slice::from_ref(&number)).await.unwrap();
+    let fetched = client
+        .get_orders(std::slice::from_ref(&number))
+        .await
+        .unwrap();
     let m = &fetched.orders[0].model;
     assert_eq!(m.total_price, Some(Price::Undetermined));
     assert_eq!(m.total_price.unwrap().amount(), None);
@@ -300,23 +313,32 @@ async fn changes_on_older_orders_are_seen_on_refetch() {
         .find(|h| h.order_progress == 700)
         .unwrap()
         .order_number;
-    let before = client.get_orders(std::slice::from_ref(&number)).await.unwrap();
+    let before = client
+        .get_orders(std::slice::from_ref(&number))
+        .await
+        .unwrap();
     assert!(!before.orders[0].model.is_cancelled());
 
     mock.update_order(&number, |o| changes::cancel(o, now_jst()))
         .unwrap();
-    let after = client.get_orders(std::slice::from_ref(&number)).await.unwrap();
+    let after = client
+        .get_orders(std::slice::from_ref(&number))
+        .await
+        .unwrap();
     let m = &after.orders[0].model;
     assert!(m.is_cancelled());
     assert_eq!(
-        m.change_reasons.as_ref().unwrap().last().unwrap().change_type,
+        m.change_reasons
+            .as_ref()
+            .unwrap()
+            .last()
+            .unwrap()
+            .change_type,
         Some(2)
     );
     // The order stays findable by its 注文日時 with the cancelled status.
-    let w = SearchWindow::by_order_datetime(
-        day_start(today() - days(9)),
-        day_end(today() - days(2)),
-    );
+    let w =
+        SearchWindow::by_order_datetime(day_start(today() - days(9)), day_end(today() - days(2)));
     let cancelled = client
         .search_order_numbers(w, &ProgressFilter::Only(vec![900]))
         .await

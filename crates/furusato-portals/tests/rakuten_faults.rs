@@ -150,7 +150,10 @@ async fn timeout_is_retried() {
     assert_eq!(numbers.len(), 10);
     assert_eq!(client.stats().timeouts, 1);
     assert_eq!(client.stats().retries, 1);
-    assert!(started.elapsed() < Duration::from_secs(2), "did not wait for the slow answer");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "did not wait for the slow answer"
+    );
 }
 
 #[tokio::test]
@@ -189,7 +192,11 @@ async fn malformed_json_is_a_decode_error_with_an_excerpt() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert_eq!(mock.stats().search_order, 1, "a 200 with bad JSON is not retried");
+    assert_eq!(
+        mock.stats().search_order,
+        1,
+        "a 200 with bad JSON is not retried"
+    );
 }
 
 #[tokio::test]
@@ -213,7 +220,11 @@ async fn expired_key_is_ga0001_without_a_retry_storm() {
     assert!(err.message_ja().contains("新しいライセンスキー"));
     assert_no_secret(&err);
     let s = mock.stats();
-    assert_eq!((s.requests, s.auth_rejected), (1, 1), "exactly one request, no retries");
+    assert_eq!(
+        (s.requests, s.auth_rejected),
+        (1, 1),
+        "exactly one request, no retries"
+    );
     assert_eq!(client.stats().retries, 0);
 
     // The expiry check fails the same way.
@@ -231,13 +242,17 @@ async fn key_past_its_expiry_date_and_rotated_keys_are_rejected() {
     assert!(client.license_expiry().await.unwrap_err().is_auth());
 
     // Issuing a new key kills the old one immediately.
-    let future = PrimitiveDateTime::new(now_jst().date() + time::Duration::days(90), Time::MIDNIGHT);
+    let future =
+        PrimitiveDateTime::new(now_jst().date() + time::Duration::days(90), Time::MIDNIGHT);
     mock.rotate_license_key("SL_new_key", future);
     assert!(client.license_expiry().await.unwrap_err().is_auth());
     let mut cfg = config(&base);
     cfg.license_key = "SL_new_key".to_owned().into();
     let renewed = RmsClient::new(cfg).unwrap();
-    assert_eq!(renewed.license_expiry().await.unwrap(), future.assume_offset(JST));
+    assert_eq!(
+        renewed.license_expiry().await.unwrap(),
+        future.assume_offset(JST)
+    );
 }
 
 #[tokio::test]
@@ -270,11 +285,7 @@ async fn writes_are_never_retried() {
     let mut cfg = config(&serve(&mock).await);
     cfg.timeout = Duration::from_millis(200);
     let client = RmsClient::new(cfg).unwrap();
-    let number = mock.order_numbers_between(
-        time::OffsetDateTime::UNIX_EPOCH,
-        now_jst(),
-    )[0]
-    .clone();
+    let number = mock.order_numbers_between(time::OffsetDateTime::UNIX_EPOCH, now_jst())[0].clone();
     let numbers = vec![number];
 
     for fault in [
@@ -291,14 +302,21 @@ async fn writes_are_never_retried() {
             .await
             .unwrap_err();
         let after = client.stats();
-        assert_eq!(after.requests - before.requests, 1, "{fault:?}: one attempt only");
+        assert_eq!(
+            after.requests - before.requests,
+            1,
+            "{fault:?}: one attempt only"
+        );
         assert_eq!(after.retries, before.retries, "{fault:?}: no retry");
         assert_eq!(mock.stats().update_order_sub_status, 1, "{fault:?}");
         assert!(err.is_transient(), "{fault:?}: {err:?}");
     }
     // Sanity: the same call does succeed without a fault, and the fault queue is empty.
     assert_eq!(mock.pending_faults(), 0);
-    client.update_order_sub_status(1001, &numbers).await.unwrap();
+    client
+        .update_order_sub_status(1001, &numbers)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

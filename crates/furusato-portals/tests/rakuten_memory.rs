@@ -38,7 +38,10 @@ async fn one_million_orders_fit_in_memory() {
             a / 1_000_000,
             load_time
         );
-        assert!(a < 500_000_000, "mock RSS {a} bytes is not well under 500 MB");
+        assert!(
+            a < 500_000_000,
+            "mock RSS {a} bytes is not well under 500 MB"
+        );
     }
 
     // Still serves: a search over the busiest days and a getOrder batch.

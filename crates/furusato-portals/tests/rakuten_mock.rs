@@ -40,7 +40,13 @@ async fn env(n: u64) -> Env {
 }
 
 impl Env {
-    async fn post_with(&self, path: &str, auth: &str, ct: &str, body: &Value) -> (StatusCode, Value) {
+    async fn post_with(
+        &self,
+        path: &str,
+        auth: &str,
+        ct: &str,
+        body: &Value,
+    ) -> (StatusCode, Value) {
         let r = self
             .http
             .post(format!("{}{}", self.base, path))
@@ -77,7 +83,9 @@ fn window_body(days_back: i64, len_days: i64) -> Value {
 }
 
 fn first_code(v: &Value) -> &str {
-    v["MessageModelList"][0]["messageCode"].as_str().unwrap_or("")
+    v["MessageModelList"][0]["messageCode"]
+        .as_str()
+        .unwrap_or("")
 }
 
 #[tokio::test]
@@ -114,7 +122,11 @@ async fn content_type_needs_charset() {
     let e = env(3).await;
     let auth = esa_authorization(SECRET, KEY);
     let body = window_body(12, 12);
-    for ct in ["application/json", "text/plain; charset=utf-8", "application/json; charset=Shift_JIS"] {
+    for ct in [
+        "application/json",
+        "text/plain; charset=utf-8",
+        "application/json; charset=Shift_JIS",
+    ] {
         let (status, v) = e
             .post_with("/es/2.0/order/searchOrder/", &auth, ct, &body)
             .await;
@@ -137,7 +149,10 @@ async fn content_type_needs_charset() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(r.json::<Value>().await.unwrap()["Results"]["errorCode"], json!("C007"));
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["Results"]["errorCode"],
+        json!("C007")
+    );
 }
 
 #[tokio::test]
@@ -150,21 +165,81 @@ async fn search_validation_uses_rms_codes() {
         b
     };
     let cases: Vec<(Value, &str)> = vec![
-        (with(&|b| { b.as_object_mut().unwrap().remove("dateType"); }), codes::SEARCH_DATE_TYPE_MISSING),
-        (with(&|b| b["dateType"] = json!(9)), codes::SEARCH_DATE_TYPE_INVALID),
-        (with(&|b| b["dateType"] = json!(6)), codes::SEARCH_DATE_TYPE_NOT_SIMULATED),
-        (with(&|b| { b.as_object_mut().unwrap().remove("startDatetime"); }), codes::SEARCH_START_MISSING),
-        (with(&|b| b["startDatetime"] = json!(b["startDatetime"].as_str().unwrap().replace("+0900", "+09:00"))), codes::SEARCH_START_FORMAT),
-        (with(&|b| b["startDatetime"] = json!(b["startDatetime"].as_str().unwrap().replace('T', " "))), codes::SEARCH_START_FORMAT),
-        (with(&|b| b["startDatetime"] = json!(b["startDatetime"].as_str().unwrap()[..19].to_owned() + "Z")), codes::SEARCH_START_FORMAT),
-        (with(&|b| b["endDatetime"] = json!("2025/12/31")), codes::SEARCH_END_FORMAT),
+        (
+            with(&|b| {
+                b.as_object_mut().unwrap().remove("dateType");
+            }),
+            codes::SEARCH_DATE_TYPE_MISSING,
+        ),
+        (
+            with(&|b| b["dateType"] = json!(9)),
+            codes::SEARCH_DATE_TYPE_INVALID,
+        ),
+        (
+            with(&|b| b["dateType"] = json!(6)),
+            codes::SEARCH_DATE_TYPE_NOT_SIMULATED,
+        ),
+        (
+            with(&|b| {
+                b.as_object_mut().unwrap().remove("startDatetime");
+            }),
+            codes::SEARCH_START_MISSING,
+        ),
+        (
+            with(&|b| {
+                b["startDatetime"] = json!(
+                    b["startDatetime"]
+                        .as_str()
+                        .unwrap()
+                        .replace("+0900", "+09:00")
+                )
+            }),
+            codes::SEARCH_START_FORMAT,
+        ),
+        (
+            with(&|b| {
+                b["startDatetime"] = json!(b["startDatetime"].as_str().unwrap().replace('T', " "))
+            }),
+            codes::SEARCH_START_FORMAT,
+        ),
+        (
+            with(&|b| {
+                b["startDatetime"] =
+                    json!(b["startDatetime"].as_str().unwrap()[..19].to_owned() + "Z")
+            }),
+            codes::SEARCH_START_FORMAT,
+        ),
+        (
+            with(&|b| b["endDatetime"] = json!("2025/12/31")),
+            codes::SEARCH_END_FORMAT,
+        ),
         (window_body(80, 64), codes::SEARCH_WINDOW_TOO_LONG),
         (window_body(800, 10), codes::SEARCH_TOO_OLD),
-        (with(&|b| b["endDatetime"] = json!(format_rms_datetime(now_jst() - time::Duration::days(20)))), codes::SEARCH_END_BEFORE_START),
-        (with(&|b| b["orderProgressList"] = json!([100, 150])), codes::SEARCH_PROGRESS_INVALID),
-        (with(&|b| b["PaginationRequestModel"]["requestRecordsAmount"] = json!(1001)), codes::SEARCH_AMOUNT_INVALID),
-        (with(&|b| b["PaginationRequestModel"]["requestPage"] = json!(0)), codes::SEARCH_PAGE_INVALID),
-        (with(&|b| b["PaginationRequestModel"]["SortModelList"] = json!([{"sortColumn": 2, "sortDirection": 1}])), codes::SEARCH_SORT_INVALID),
+        (
+            with(&|b| {
+                b["endDatetime"] = json!(format_rms_datetime(now_jst() - time::Duration::days(20)))
+            }),
+            codes::SEARCH_END_BEFORE_START,
+        ),
+        (
+            with(&|b| b["orderProgressList"] = json!([100, 150])),
+            codes::SEARCH_PROGRESS_INVALID,
+        ),
+        (
+            with(&|b| b["PaginationRequestModel"]["requestRecordsAmount"] = json!(1001)),
+            codes::SEARCH_AMOUNT_INVALID,
+        ),
+        (
+            with(&|b| b["PaginationRequestModel"]["requestPage"] = json!(0)),
+            codes::SEARCH_PAGE_INVALID,
+        ),
+        (
+            with(&|b| {
+                b["PaginationRequestModel"]["SortModelList"] =
+                    json!([{"sortColumn": 2, "sortDirection": 1}])
+            }),
+            codes::SEARCH_SORT_INVALID,
+        ),
     ];
     for (body, code) in &cases {
         let (status, v) = e.search(body).await;
@@ -178,7 +253,10 @@ async fn search_validation_uses_rms_codes() {
     assert_eq!(e.search(&window_body(70, 63)).await.0, StatusCode::OK);
     // The documented message for a missing dateType.
     let (_, v) = e.search(&cases[0].0).await;
-    assert_eq!(v["MessageModelList"][0]["message"], json!("dateTypeの項目を指定して下さい。"));
+    assert_eq!(
+        v["MessageModelList"][0]["message"],
+        json!("dateTypeの項目を指定して下さい。")
+    );
 }
 
 #[tokio::test]
@@ -194,11 +272,17 @@ async fn client_surfaces_business_errors() {
     let err = client.search_order(&req).await.unwrap_err();
     match &err {
         RmsError::Business(msgs) => {
-            assert_eq!(msgs[0].message_code.as_deref(), Some(codes::SEARCH_START_FORMAT));
+            assert_eq!(
+                msgs[0].message_code.as_deref(),
+                Some(codes::SEARCH_START_FORMAT)
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert!(err.to_string().contains("ORDER_EXT_API_SEARCH_ORDER_ERROR_011"));
+    assert!(
+        err.to_string()
+            .contains("ORDER_EXT_API_SEARCH_ORDER_ERROR_011")
+    );
 }
 
 #[tokio::test]
@@ -207,7 +291,10 @@ async fn pagination_shape_and_zero_hits() {
     let mut body = window_body(12, 12);
     let (status, v) = e.search(&body).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(v["PaginationResponseModel"], json!({"totalRecordsAmount": 2500, "totalPages": 3, "requestPage": 1}));
+    assert_eq!(
+        v["PaginationResponseModel"],
+        json!({"totalRecordsAmount": 2500, "totalPages": 3, "requestPage": 1})
+    );
     assert_eq!(v["orderNumberList"].as_array().unwrap().len(), 1000);
     assert_eq!(first_code(&v), codes::SEARCH_INFO_101);
     body["PaginationRequestModel"]["requestPage"] = json!(3);
@@ -215,12 +302,16 @@ async fn pagination_shape_and_zero_hits() {
     assert_eq!(v3["orderNumberList"].as_array().unwrap().len(), 500);
     // Descending order reverses the list.
     body["PaginationRequestModel"]["requestPage"] = json!(1);
-    body["PaginationRequestModel"]["SortModelList"] = json!([{"sortColumn": 1, "sortDirection": 2}]);
+    body["PaginationRequestModel"]["SortModelList"] =
+        json!([{"sortColumn": 1, "sortDirection": 2}]);
     let (_, vd) = e.search(&body).await;
     assert_eq!(vd["orderNumberList"][0], v3["orderNumberList"][499]);
     // Default page size is 30.
     let mut small = window_body(12, 12);
-    small.as_object_mut().unwrap().remove("PaginationRequestModel");
+    small
+        .as_object_mut()
+        .unwrap()
+        .remove("PaginationRequestModel");
     let (_, vs) = e.search(&small).await;
     assert_eq!(vs["orderNumberList"].as_array().unwrap().len(), 30);
     assert_eq!(vs["PaginationResponseModel"]["totalPages"], json!(84));
@@ -243,7 +334,10 @@ async fn only_the_first_15000_hits_are_reachable() {
     body["PaginationRequestModel"]["requestPage"] = json!(15);
     let (status, v) = e.search(&body).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(v["PaginationResponseModel"]["totalRecordsAmount"], json!(15_500));
+    assert_eq!(
+        v["PaginationResponseModel"]["totalRecordsAmount"],
+        json!(15_500)
+    );
     assert_eq!(v["PaginationResponseModel"]["totalPages"], json!(16));
     assert_eq!(v["orderNumberList"].as_array().unwrap().len(), 1000);
     body["PaginationRequestModel"]["requestPage"] = json!(16);
@@ -264,25 +358,44 @@ async fn get_order_validation_and_shape() {
     let numbers: Vec<Value> = s["orderNumberList"].as_array().unwrap().clone();
     let path = "/es/2.0/order/getOrder/";
 
-    let (status, v) = e.post(path, &json!({"orderNumberList": numbers[..2]})).await;
+    let (status, v) = e
+        .post(path, &json!({"orderNumberList": numbers[..2]}))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(first_code(&v), codes::GET_ORDER_VERSION_MISSING);
     assert_eq!(first_code(&v), "ORDER_EXT_API_GET_ORDER_ERROR_009");
 
-    let (status, v) = e.post(path, &json!({"orderNumberList": numbers[..101], "version": 9})).await;
+    let (status, v) = e
+        .post(
+            path,
+            &json!({"orderNumberList": numbers[..101], "version": 9}),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(first_code(&v), codes::GET_ORDER_TOO_MANY);
 
     for bad in [1, 2, 11] {
-        let (status, v) = e.post(path, &json!({"orderNumberList": numbers[..1], "version": bad})).await;
+        let (status, v) = e
+            .post(
+                path,
+                &json!({"orderNumberList": numbers[..1], "version": bad}),
+            )
+            .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(first_code(&v), codes::GET_ORDER_VERSION_INVALID);
     }
-    let (status, v) = e.post(path, &json!({"orderNumberList": [], "version": 9})).await;
+    let (status, v) = e
+        .post(path, &json!({"orderNumberList": [], "version": 9}))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(first_code(&v), codes::GET_ORDER_LIST_MISSING);
 
-    let (status, v) = e.post(path, &json!({"orderNumberList": numbers[..100], "version": 10})).await;
+    let (status, v) = e
+        .post(
+            path,
+            &json!({"orderNumberList": numbers[..100], "version": 10}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["OrderModelList"].as_array().unwrap().len(), 100);
     assert_eq!(v["version"], json!(10));
@@ -290,7 +403,12 @@ async fn get_order_validation_and_shape() {
         v["MessageModelList"][0]["message"],
         json!("受注情報取得に成功しました。(取得件数100件)")
     );
-    let (_, v5) = e.post(path, &json!({"orderNumberList": numbers[..1], "version": 5})).await;
+    let (_, v5) = e
+        .post(
+            path,
+            &json!({"orderNumberList": numbers[..1], "version": 5}),
+        )
+        .await;
     assert!(v5.get("version").is_none(), "version echoed only from 6");
 }
 
@@ -316,12 +434,22 @@ async fn control_api_sets_faults_and_reports_stats() {
             .header("Authorization", esa_authorization(SECRET, KEY))
             .send()
     };
-    assert_eq!(get().await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(get().await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        get().await.unwrap().status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        get().await.unwrap().status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
     let ok = get().await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
     let exp = ok.json::<Value>().await.unwrap();
-    assert_eq!(exp["expiryDate"].as_str().unwrap().len(), 19, "no offset: {exp}");
+    assert_eq!(
+        exp["expiryDate"].as_str().unwrap().len(),
+        19,
+        "no offset: {exp}"
+    );
 
     e.http
         .post(format!("{}/_mock/license", e.base))

@@ -18,7 +18,7 @@ use std::fmt;
 use std::io::Cursor;
 use std::str::FromStr;
 
-use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+use calamine::{Data, Reader, Xlsx, XlsxError, open_workbook_from_rs};
 use furusato_db::reference::LocalGov;
 use furusato_domain::{LocalGovCode, LocalGovCodeError};
 
@@ -167,7 +167,10 @@ pub fn parse_csv(bytes: &[u8]) -> RefDataResult<Vec<LocalGov>> {
         let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
         RefDataError::Encoding { location: Location::Line(line) }
     })?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n')) // correct line numbers with CRLF, see postal.rs
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let headers = reader
         .headers()
         .map_err(|e| RefDataError::UnsupportedFormat(format!("unreadable CSV header: {e}")))?
@@ -197,8 +200,8 @@ pub fn parse_csv(bytes: &[u8]) -> RefDataResult<Vec<LocalGov>> {
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        let field = |name: &str| record.get(index[name]).unwrap_or("").trim();
-        match csv_row(&field) {
+        let fields = Fields { record: &record, index: &index };
+        match csv_row(&fields) {
             Ok(row) => rows.push((Location::Line(line), row)),
             Err(message) => errors.push(RowError::line(line, message)),
         }
@@ -209,7 +212,20 @@ pub fn parse_csv(bytes: &[u8]) -> RefDataResult<Vec<LocalGov>> {
     finish(rows, errors)
 }
 
-fn csv_row(field: &dyn Fn(&str) -> &str) -> Result<LocalGov, String> {
+/// The named columns of one CSV record.
+struct Fields<'a> {
+    record: &'a csv::StringRecord,
+    index: &'a HashMap<&'static str, usize>,
+}
+
+impl<'a> Fields<'a> {
+    fn get(&self, name: &str) -> &'a str {
+        self.index.get(name).and_then(|&i| self.record.get(i)).unwrap_or("").trim()
+    }
+}
+
+fn csv_row(fields: &Fields<'_>) -> Result<LocalGov, String> {
+    let field = |name: &str| fields.get(name);
     let code = field("code");
     validate_code(code)?;
     let code5 = field("code5");
@@ -251,7 +267,7 @@ struct SheetRow {
 /// of every municipality is its prefecture. Rows are returned sorted by code.
 pub fn parse_xlsx(bytes: &[u8]) -> RefDataResult<Vec<LocalGov>> {
     let mut workbook: Xlsx<_> =
-        open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| RefDataError::Workbook(e.to_string()))?;
+        open_workbook_from_rs(Cursor::new(bytes)).map_err(|e: XlsxError| RefDataError::Workbook(e.to_string()))?;
     let sheet_names = workbook.sheet_names();
     if sheet_names.len() < 2 {
         return Err(RefDataError::Workbook(format!(

@@ -20,6 +20,8 @@
 //! - A `KEN_ALL.CSV` record whose 町域 has an opening 「（」 without its closing 「）」 continues on
 //!   the following line(s) with the same postal code; the 町域 and 町域カナ of those lines are
 //!   joined (before the kana width conversion, so a voiced mark split from its kana still combines).
+//!   Where Japan Post gives the kana only without the note and repeats it on every line
+//!   (京都市's 「一町目（大宮通椹木町下る、…）」 → イッチョウメ on each line), it is taken once.
 //! - `seq` is the 0-based order of a record among the records of the same postal code, in file order.
 //! - `town`/`town_kana` hold the 町域 as users write it in an address ([`display_town`]);
 //!   the verbatim 町域 is kept in [`PostalParse::raw_towns`].
@@ -106,7 +108,10 @@ struct Line {
 /// and with [`RefDataError::Encoding`] when the bytes are neither UTF-8 nor Shift_JIS.
 pub fn parse(bytes: &[u8]) -> RefDataResult<PostalParse> {
     let (text, format) = decode(bytes)?;
+    // A '\n' terminator keeps csv's line numbers right with CRLF files (the '\r' ends up at the
+    // end of the last field, which is trimmed).
     let mut reader = csv::ReaderBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
@@ -114,7 +119,8 @@ pub fn parse(bytes: &[u8]) -> RefDataResult<PostalParse> {
     let mut lines: Vec<Line> = Vec::with_capacity(text.len() / 120);
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    let mut open: Option<usize> = None; // index in `lines` of a record whose 町域 is unclosed
+    // The record whose 町域 is still unclosed: its index in `lines` and its first line's kana.
+    let mut open: Option<(usize, String)> = None;
     let mut physical_lines = 0;
     let mut record = csv::StringRecord::new();
     loop {
@@ -144,11 +150,14 @@ pub fn parse(bytes: &[u8]) -> RefDataResult<PostalParse> {
                 continue;
             }
         };
-        if let Some(i) = open {
-            let head = &mut lines[i];
+        if let Some((i, first_kana)) = &open {
+            let head = &mut lines[*i];
             if head.postal_code == line.postal_code && head.code5 == line.code5 {
                 head.town.push_str(&line.town);
-                head.town_kana.push_str(&line.town_kana);
+                // Some split records carry the kana only once and repeat it on every line.
+                if line.town_kana != *first_kana {
+                    head.town_kana.push_str(&line.town_kana);
+                }
                 if parens_closed(&head.town) {
                     open = None;
                 }
@@ -158,11 +167,11 @@ pub fn parse(bytes: &[u8]) -> RefDataResult<PostalParse> {
             open = None;
         }
         if !parens_closed(&line.town) {
-            open = Some(lines.len());
+            open = Some((lines.len(), line.town_kana.clone()));
         }
         lines.push(line);
     }
-    if let Some(i) = open {
+    if let Some((i, _)) = open {
         warnings.push(unclosed_warning(&lines[i]));
     }
     if !errors.is_empty() {
@@ -461,6 +470,30 @@ mod tests {
         assert_eq!(parsed.records.len(), 2);
         assert_eq!(parsed.warnings.len(), 1);
         assert_eq!(parsed.warnings[0].location, Location::Line(1));
+    }
+
+    #[test]
+    fn split_lines_join_town_and_kana_once() {
+        let line = |kana: &str, town: &str| {
+            format!("26102,\"602  \",\"6028134\",\"ｷｮｳﾄﾌ\",\"ｷｮｳﾄｼｶﾐｷﾞｮｳｸ\",\"{kana}\",\"京都府\",\"京都市上京区\",\"{town}\",0,0,0,0,0,0\r\n")
+        };
+        // Kana repeated on each line (as Japan Post does for 京都市's street notes).
+        let repeated = [line("ｲｯﾁｮｳﾒ", "一町目（大宮通椹木町下る、"), line("ｲｯﾁｮｳﾒ", "丸太町通大宮東入）")].concat();
+        let (text, _, unmappable) = SHIFT_JIS.encode(&repeated);
+        assert!(!unmappable);
+        let parsed = parse(&text).unwrap();
+        assert_eq!(parsed.format, PostalFormat::KenAllSjis);
+        assert_eq!(parsed.records.len(), 1);
+        assert_eq!(parsed.raw_towns[0].town, "一町目（大宮通椹木町下る、丸太町通大宮東入）");
+        assert_eq!(parsed.raw_towns[0].town_kana, "イッチョウメ");
+        // Kana split with the town, with a voiced mark cut from its kana.
+        let split = [line("ｷｮｳﾜ(88-2､ｶ", "協和（８８−２、"), line("ﾞ)", "１番地）")].concat();
+        let (text, _, unmappable) = SHIFT_JIS.encode(&split);
+        assert!(!unmappable);
+        let parsed = parse(&text).unwrap();
+        assert_eq!(parsed.raw_towns[0].town_kana, "キョウワ（８８\u{2212}２、ガ）");
+        assert_eq!(parsed.records[0].town, "協和");
+        assert_eq!(parsed.lines, 2);
     }
 
     #[test]

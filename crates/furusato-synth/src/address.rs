@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use furusato_domain::{PostalCode, Prefecture, kana::to_katakana};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -26,13 +27,19 @@ pub struct AddressSeed {
 /// Why an [`AddressBook`] could not be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AddressBookError {
-    /// A row's postal code is not 7 ASCII digits (`row` counts from 0).
-    #[error("address seed {row}: postal code must be 7 digits")]
+    /// A row's postal code is not a postal code (`row` counts from 0).
+    #[error("address seed {row}: invalid postal code")]
     InvalidPostalCode {
         /// Index of the row in the input.
         row: usize,
     },
-    /// A row has an empty prefecture, city or town.
+    /// A row's prefecture is not one of the 47.
+    #[error("address seed {row}: unknown prefecture")]
+    UnknownPrefecture {
+        /// Index of the row in the input.
+        row: usize,
+    },
+    /// A row has an empty city.
     #[error("address seed {row}: {field} is empty")]
     EmptyField {
         /// Index of the row in the input.
@@ -65,33 +72,37 @@ impl AddressBook {
 
     /// A book over caller-supplied rows (e.g. the loaded postal-code table).
     ///
+    /// Rows are normalised: the postal code to 7 digits ("980-0811" → "9800811"), the prefecture
+    /// to its full name ("宮城" → "宮城県"), the town kana to full-width katakana ("ｲﾁﾊﾞﾝﾁｮｳ" →
+    /// "イチバンチョウ").
+    ///
     /// Rows whose town is not a real place name are skipped: empty towns and the postal table's
     /// placeholders and notes (「以下に掲載がない場合」, 「…の次に番地がくる場合」, 「一円」, and any town
     /// with a parenthesised note such as 「中央（次のビルを除く）」). See [`is_usable_town`].
     ///
     /// # Errors
-    /// A row with a postal code that is not 7 digits or with an empty prefecture or city, or no
-    /// usable row at all.
+    /// A row with an invalid postal code, an unknown prefecture or an empty city, or no usable
+    /// row at all.
     pub fn from_seeds(
         seeds: impl IntoIterator<Item = AddressSeed>,
     ) -> Result<Self, AddressBookError> {
         let mut kept = Vec::new();
         for (row, seed) in seeds.into_iter().enumerate() {
-            if seed.postal_code.len() != 7 || !seed.postal_code.bytes().all(|b| b.is_ascii_digit())
-            {
-                return Err(AddressBookError::InvalidPostalCode { row });
-            }
-            if seed.prefecture.is_empty() {
-                return Err(AddressBookError::EmptyField {
-                    row,
-                    field: "prefecture",
-                });
-            }
-            if seed.city.is_empty() {
+            let postal_code = PostalCode::parse(&seed.postal_code)
+                .map_err(|_| AddressBookError::InvalidPostalCode { row })?;
+            let prefecture = Prefecture::from_name(&seed.prefecture)
+                .ok_or(AddressBookError::UnknownPrefecture { row })?;
+            if seed.city.trim().is_empty() {
                 return Err(AddressBookError::EmptyField { row, field: "city" });
             }
             if is_usable_town(&seed.town) {
-                kept.push(seed);
+                kept.push(AddressSeed {
+                    postal_code: postal_code.as_str().to_string(),
+                    prefecture: prefecture.name().to_string(),
+                    city: seed.city.trim().to_string(),
+                    town: seed.town.trim().to_string(),
+                    town_kana: to_katakana(seed.town_kana.trim()),
+                });
             }
         }
         let mut per_prefecture: std::collections::HashMap<&str, usize> =
@@ -653,6 +664,10 @@ mod tests {
             Some(AddressBookError::InvalidPostalCode { row: 0 })
         );
         assert_eq!(
+            AddressBook::from_seeds([seed("9800811", "宮城州", "仙台市青葉区", "一番町")]).err(),
+            Some(AddressBookError::UnknownPrefecture { row: 0 })
+        );
+        assert_eq!(
             AddressBook::from_seeds([seed("9800811", "宮城県", "", "一番町")]).err(),
             Some(AddressBookError::EmptyField {
                 row: 0,
@@ -682,6 +697,22 @@ mod tests {
         .expect("one usable row");
         assert_eq!(book.len(), 1);
         assert_eq!(book.seeds()[0].town, "一番町");
+    }
+
+    #[test]
+    fn from_seeds_normalises_rows() {
+        let book = AddressBook::from_seeds([AddressSeed {
+            postal_code: "980-0811".into(),
+            prefecture: "宮城".into(),
+            city: "仙台市青葉区".into(),
+            town: "一番町".into(),
+            town_kana: "ｲﾁﾊﾞﾝﾁｮｳ".into(),
+        }])
+        .expect("valid");
+        let s = &book.seeds()[0];
+        assert_eq!(s.postal_code, "9800811");
+        assert_eq!(s.prefecture, "宮城県");
+        assert_eq!(s.town_kana, "イチバンチョウ");
     }
 
     #[test]

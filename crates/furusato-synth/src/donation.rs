@@ -1,147 +1,23 @@
-//! The generated donation record and its code lists.
-//!
-//! The enums mirror the ledger's vocabulary; `as_str()` gives the stable identifier stored in
-//! the database ("rakuten", "card", "paid", …).
+//! The generated donation record. Its code lists are [`furusato_domain::donation`]'s, re-exported
+//! here; `as_str()` gives the code stored in the database ("rakuten", "credit_card", "paid", …).
 
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
 use crate::serde_formats::iso_date;
 
-/// A donation portal. Direct donations (mail, counter) have no portal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Portal {
-    /// 楽天ふるさと納税
-    Rakuten,
-    /// ふるさとチョイス
-    Choice,
-    /// さとふる
-    Satofull,
-    /// ふるなび
-    Furunavi,
-}
+pub use furusato_domain::donation::{Channel, PaymentMethod, PaymentStatus, Portal};
 
-impl Portal {
-    /// All portals.
-    pub const ALL: [Portal; 4] = [
-        Portal::Rakuten,
-        Portal::Choice,
-        Portal::Satofull,
-        Portal::Furunavi,
-    ];
-
-    /// Stable identifier.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Portal::Rakuten => "rakuten",
-            Portal::Choice => "choice",
-            Portal::Satofull => "satofull",
-            Portal::Furunavi => "furunavi",
-        }
-    }
-
-    /// Display name.
-    pub fn label_ja(self) -> &'static str {
-        match self {
-            Portal::Rakuten => "楽天ふるさと納税",
-            Portal::Choice => "ふるさとチョイス",
-            Portal::Satofull => "さとふる",
-            Portal::Furunavi => "ふるなび",
-        }
-    }
-}
-
-/// How the application reached the city.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    /// Through a portal.
-    Portal,
-    /// 申込書 by mail / FAX, paid by transfer or 納付書.
-    Mail,
-    /// At the city's counter (窓口).
-    Counter,
-}
-
-impl Channel {
-    /// Stable identifier.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Portal => "portal",
-            Channel::Mail => "mail",
-            Channel::Counter => "counter",
-        }
-    }
-}
-
-/// How the donation was paid.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentMethod {
-    /// クレジットカード
-    Card,
-    /// スマホ決済 (QR / ID payment on a portal)
-    MobilePayment,
-    /// コンビニ払い
-    ConvenienceStore,
-    /// 銀行振込
-    BankTransfer,
-    /// 郵便振替
-    PostalTransfer,
-    /// 納付書 (paid at a bank with the city's slip)
-    PaymentSlip,
-    /// 窓口納付 (cash at the city's counter)
-    Counter,
-}
-
-impl PaymentMethod {
-    /// Stable identifier.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentMethod::Card => "card",
-            PaymentMethod::MobilePayment => "mobile_payment",
-            PaymentMethod::ConvenienceStore => "convenience_store",
-            PaymentMethod::BankTransfer => "bank_transfer",
-            PaymentMethod::PostalTransfer => "postal_transfer",
-            PaymentMethod::PaymentSlip => "payment_slip",
-            PaymentMethod::Counter => "counter",
-        }
-    }
-
-    /// True when the money arrives at the moment of the application (受領日 = 寄附日).
-    pub fn is_immediate(self) -> bool {
-        matches!(
-            self,
-            PaymentMethod::Card | PaymentMethod::MobilePayment | PaymentMethod::Counter
-        )
-    }
-}
-
-/// 収納状況
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    /// 未入金
-    Unpaid,
-    /// 入金済
-    Paid,
-    /// 返金済
-    Refunded,
-    /// 取消
-    Cancelled,
-}
-
-impl PaymentStatus {
-    /// Stable identifier.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Unpaid => "unpaid",
-            PaymentStatus::Paid => "paid",
-            PaymentStatus::Refunded => "refunded",
-            PaymentStatus::Cancelled => "cancelled",
-        }
-    }
+/// True when the money arrives at the moment of the application, so that 受領日 = 寄附日
+/// (card, carrier billing, other instant payments, cash at the counter).
+pub fn pays_immediately(method: PaymentMethod) -> bool {
+    matches!(
+        method,
+        PaymentMethod::CreditCard
+            | PaymentMethod::CarrierBilling
+            | PaymentMethod::Other
+            | PaymentMethod::Cash
+    )
 }
 
 /// One gift line of a donation.
@@ -166,7 +42,7 @@ pub struct SynthDonation {
     pub donor_index: usize,
     /// None for direct donations.
     pub portal: Option<Portal>,
-    /// Portal, mail or counter.
+    /// Portal, or for direct donations the payment path (bank transfer, 郵便振替, 納付書, counter).
     pub channel: Channel,
     /// The portal's order / application number in its own style; None for direct donations.
     pub external_id: Option<String>,

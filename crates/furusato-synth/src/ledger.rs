@@ -13,8 +13,9 @@
 //!   a few many times.
 //! - **Portals**: 楽天 45 %, ふるさとチョイス 25 %, さとふる 15 %, ふるなび 10 %, direct 5 %;
 //!   a donor mostly sticks to one portal.
-//! - **Payment**: portals mostly by card (also mobile payment, convenience store, bank transfer);
-//!   direct donations by 郵便振替, 納付書, bank transfer, or cash at the counter. 受領日 is the
+//! - **Payment**: portals mostly by credit card (also QR payments as `Other`, carrier billing,
+//!   convenience store, Pay-easy, bank transfer); direct donations come by 郵便振替, 納付書 or bank
+//!   transfer (the channel is the payment path) or as cash at the counter. 受領日 is the
 //!   application date for immediate methods and some days later for the others; a donation whose
 //!   money would arrive after the plan's last day is still unpaid. About 1 % are cancelled
 //!   (mostly unpaid transfers) and 0.2 % refunded.
@@ -26,10 +27,14 @@ use std::ops::Range;
 
 use rand::Rng;
 use rand::rngs::StdRng;
-use time::{Date, Duration, Month, PrimitiveDateTime, Time, UtcOffset, Weekday};
+use time::{Date, Duration, Month, PrimitiveDateTime, Time, Weekday};
 
 use crate::address::AddressBook;
-use crate::donation::{Channel, GiftLine, PaymentMethod, PaymentStatus, Portal, SynthDonation};
+use furusato_domain::JST;
+
+use crate::donation::{
+    Channel, GiftLine, PaymentMethod, PaymentStatus, Portal, SynthDonation, pays_immediately,
+};
 use crate::gifts::GiftSeed;
 use crate::person::{NameTables, Person, generate_person};
 use crate::rng::{Permutation, Weighted, item_rng, key, mix64, pick_static, stream, unit_f64};
@@ -125,12 +130,15 @@ pub enum PlanError {
     },
 }
 
-const JST: UtcOffset = match UtcOffset::from_hms(9, 0, 0) {
-    Ok(o) => o,
-    Err(_) => panic!("valid offset"),
-};
+/// The portals generated, with [`PORTAL_WEIGHTS`].
+const PORTALS: [Portal; 4] = [
+    Portal::Rakuten,
+    Portal::Choice,
+    Portal::Satofull,
+    Portal::Furunavi,
+];
 
-/// Portal choice weights; index 4 is "direct".
+/// Portal choice weights in [`PORTALS`] order; the last one (index 4) is "direct".
 const PORTAL_WEIGHTS: [f64; 5] = [45.0, 25.0, 15.0, 10.0, 5.0];
 
 /// Free amounts for donations without a gift.
@@ -319,25 +327,26 @@ impl DonationPlan {
                 *pick_static(
                     &mut rng,
                     &[
-                        (PaymentMethod::Card, 88),
-                        (PaymentMethod::MobilePayment, 6),
+                        (PaymentMethod::CreditCard, 87),
+                        // QR / ID payments and the like.
+                        (PaymentMethod::Other, 4),
+                        (PaymentMethod::CarrierBilling, 2),
                         (PaymentMethod::ConvenienceStore, 3),
+                        (PaymentMethod::PayEasy, 1),
                         (PaymentMethod::BankTransfer, 3),
                     ],
                 ),
             ),
-            None if rng.random_bool(0.8) => (
-                Channel::Mail,
-                *pick_static(
-                    &mut rng,
-                    &[
-                        (PaymentMethod::PostalTransfer, 40),
-                        (PaymentMethod::PaymentSlip, 30),
-                        (PaymentMethod::BankTransfer, 30),
-                    ],
-                ),
+            // Direct: an application by mail / FAX paid by transfer or 納付書, or cash at the counter.
+            None => *pick_static(
+                &mut rng,
+                &[
+                    ((Channel::PostalTransfer, PaymentMethod::PostalTransfer), 32),
+                    ((Channel::PaymentSlip, PaymentMethod::PaymentSlip), 24),
+                    ((Channel::BankTransfer, PaymentMethod::BankTransfer), 24),
+                    ((Channel::Counter, PaymentMethod::Cash), 20),
+                ],
             ),
-            None => (Channel::Counter, PaymentMethod::Counter),
         };
 
         let resident = self
@@ -403,7 +412,7 @@ impl DonationPlan {
         } else {
             self.portal_table.pick(rng)
         };
-        Portal::ALL.get(choice).copied()
+        PORTALS.get(choice).copied()
     }
 
     fn gift_lines(&self, via_portal: bool, rng: &mut StdRng) -> Vec<GiftLine> {
@@ -450,7 +459,11 @@ impl DonationPlan {
         rng: &mut StdRng,
     ) -> (PaymentStatus, Option<Date>) {
         let delay_days: i64 = match method {
-            PaymentMethod::Card | PaymentMethod::MobilePayment | PaymentMethod::Counter => 0,
+            PaymentMethod::CreditCard
+            | PaymentMethod::CarrierBilling
+            | PaymentMethod::Other
+            | PaymentMethod::Cash => 0,
+            PaymentMethod::PayEasy => *pick_static(rng, &[(0, 50), (1, 30), (2, 10), (4, 10)]),
             PaymentMethod::ConvenienceStore => {
                 *pick_static(rng, &[(0, 30), (1, 30), (2, 15), (3, 10), (5, 10), (7, 5)])
             }
@@ -470,7 +483,11 @@ impl DonationPlan {
             PaymentMethod::PaymentSlip => rng.random_range(5..=30),
         };
         // Unpaid transfers are what gets cancelled most.
-        let cancel = if method.is_immediate() { 0.008 } else { 0.04 };
+        let cancel = if pays_immediately(method) {
+            0.008
+        } else {
+            0.04
+        };
         if rng.random_bool(cancel) {
             return (PaymentStatus::Cancelled, None);
         }
@@ -502,6 +519,10 @@ impl DonationPlan {
             }
             Portal::Furunavi => {
                 (300_000_000 + scramble(i, 600_000_000, self.id_keys[3])).to_string()
+            }
+            // Not generated by plans; numeric like the others.
+            Portal::AuPay | Portal::Ana | Portal::Other => {
+                (1_000_000_000 + scramble(i, 9_000_000_000, self.id_keys[3])).to_string()
             }
         }
     }

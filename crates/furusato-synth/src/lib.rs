@@ -42,7 +42,9 @@ mod rng;
 mod serde_formats;
 
 pub use address::{AddressBook, AddressBookError, AddressSeed};
-pub use donation::{Channel, GiftLine, PaymentMethod, PaymentStatus, Portal, SynthDonation};
+pub use donation::{
+    Channel, GiftLine, PaymentMethod, PaymentStatus, Portal, SynthDonation, pays_immediately,
+};
 pub use generator::Generator;
 pub use gifts::{GiftSeed, PartnerSeed, default_gifts, default_partners};
 pub use ledger::{DEFAULT_USES_OF_FUNDS, DonationPlan, Donations, Donors, LedgerParams, PlanError};

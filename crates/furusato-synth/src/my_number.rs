@@ -19,18 +19,13 @@ pub const SYNTHETIC_MY_NUMBER_PREFIX: &str = "9999";
 /// How many distinct synthetic numbers exist (7-digit serials).
 pub const SYNTHETIC_MY_NUMBER_SERIALS: u32 = 10_000_000;
 
-/// The check digit (検査用数字) of the first 11 digits of a My Number (`digits` are values 0–9).
+/// The check digit (検査用数字) of the first 11 digits of a My Number (`digits` are values 0–9);
+/// the rule is [`furusato_domain::MyNumber::check_digit`]'s.
+///
+/// # Panics
+/// If a digit is above 9.
 pub fn check_digit(digits: &[u8; 11]) -> u8 {
-    // P_n is the n-th digit counted from the right, Q_n = n + 1 (n ≤ 6) or n − 5 (n ≥ 7).
-    let sum: u32 = (1..=11u32)
-        .map(|n| {
-            let p = u32::from(digits[11 - n as usize]);
-            let q = if n <= 6 { n + 1 } else { n - 5 };
-            p * q
-        })
-        .sum();
-    let r = sum % 11;
-    if r <= 1 { 0 } else { (11 - r) as u8 }
+    furusato_domain::MyNumber::check_digit(digits)
 }
 
 /// True when `s` is 12 ASCII digits whose last digit is the check digit of the first 11.

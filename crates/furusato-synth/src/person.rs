@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use furusato_domain::MyNumber;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use time::{Date, Month};
@@ -101,6 +102,12 @@ impl Person {
     /// "サトウ ハナコ"
     pub fn full_kana(&self) -> String {
         format!("{} {}", self.family_kana, self.given_kana)
+    }
+
+    /// The My Number as the domain type, e.g. to seal it in the vault.
+    pub fn my_number_value(&self) -> MyNumber {
+        // Never format the digits into the message.
+        MyNumber::parse(&self.my_number).expect("synthetic My Numbers are valid")
     }
 
     /// "980-0811"
@@ -363,6 +370,8 @@ mod tests {
         let p = generate_person(&mut rng, &NameTables::new(), &AddressBook::builtin(), 123);
         let dbg = format!("{p:?}");
         assert!(!dbg.contains(&p.my_number));
+        let typed = p.my_number_value();
+        assert_eq!(typed.expose_secret(), p.my_number);
         assert!(dbg.contains(&p.family_name));
     }
 

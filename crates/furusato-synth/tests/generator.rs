@@ -7,6 +7,7 @@ use furusato_synth::names::{FAMILY_NAMES, FEMALE_GIVEN_NAMES, MALE_GIVEN_NAMES, 
 use furusato_synth::{
     AddressBook, Channel, DonationPlan, Generator, LedgerParams, PaymentMethod, PaymentStatus,
     PlanError, Portal, Sex, default_gifts, is_reserved_email, is_synthetic_my_number,
+    pays_immediately,
 };
 use time::macros::date;
 use time::{Date, Month};
@@ -260,14 +261,14 @@ fn payment_rules_hold() {
             PaymentStatus::Paid | PaymentStatus::Refunded => {
                 let r = d.received_on.expect("paid has a 受領日");
                 assert!(r >= d.donated_on && r <= to);
-                if d.payment_method.is_immediate() {
+                if pays_immediately(d.payment_method) {
                     assert_eq!(r, d.donated_on);
                 }
             }
             PaymentStatus::Unpaid => {
                 assert!(d.received_on.is_none());
                 assert!(
-                    !d.payment_method.is_immediate(),
+                    !pays_immediately(d.payment_method),
                     "card payments are never unpaid"
                 );
                 assert!(
@@ -277,6 +278,7 @@ fn payment_rules_hold() {
             }
             PaymentStatus::Cancelled => assert!(d.received_on.is_none()),
         }
+        assert_eq!(d.external_id.is_some(), d.portal.is_some());
         match (d.channel, d.portal) {
             (Channel::Portal, Some(portal)) => {
                 let id = d
@@ -295,22 +297,25 @@ fn payment_rules_hold() {
                 }
                 assert!(matches!(
                     d.payment_method,
-                    PaymentMethod::Card
-                        | PaymentMethod::MobilePayment
+                    PaymentMethod::CreditCard
+                        | PaymentMethod::Other
+                        | PaymentMethod::CarrierBilling
                         | PaymentMethod::ConvenienceStore
+                        | PaymentMethod::PayEasy
                         | PaymentMethod::BankTransfer
                 ));
             }
-            (Channel::Mail, None) => {
-                assert!(d.external_id.is_none());
-                assert!(matches!(
-                    d.payment_method,
-                    PaymentMethod::BankTransfer
-                        | PaymentMethod::PostalTransfer
-                        | PaymentMethod::PaymentSlip
-                ));
+            // Direct donations: the channel is the payment path.
+            (Channel::BankTransfer, None) => {
+                assert_eq!(d.payment_method, PaymentMethod::BankTransfer)
             }
-            (Channel::Counter, None) => assert_eq!(d.payment_method, PaymentMethod::Counter),
+            (Channel::PostalTransfer, None) => {
+                assert_eq!(d.payment_method, PaymentMethod::PostalTransfer)
+            }
+            (Channel::PaymentSlip, None) => {
+                assert_eq!(d.payment_method, PaymentMethod::PaymentSlip)
+            }
+            (Channel::Counter, None) => assert_eq!(d.payment_method, PaymentMethod::Cash),
             other => panic!("inconsistent channel/portal {other:?}"),
         }
         assert!((5_000..=1_000_000).contains(&d.amount), "{}", d.amount);
@@ -352,12 +357,12 @@ fn payment_rules_hold() {
         "{statuses:?}"
     );
     assert!(
-        methods[&PaymentMethod::Card] as f64 / n > 0.75,
+        methods[&PaymentMethod::CreditCard] as f64 / n > 0.75,
         "{methods:?}"
     );
     assert!(
         methods.contains_key(&PaymentMethod::PostalTransfer)
-            && methods.contains_key(&PaymentMethod::Counter)
+            && methods.contains_key(&PaymentMethod::Cash)
     );
     assert!(
         (0.35..0.45).contains(&(f64::from(onestop) / n)),

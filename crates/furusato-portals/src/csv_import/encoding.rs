@@ -302,7 +302,10 @@ mod tests {
         let mut bom = UTF8_BOM.to_vec();
         bom.extend_from_slice("氏名\n".as_bytes());
         assert_eq!(detect_encoding(&bom), SourceEncoding::Utf8Bom);
-        assert_eq!(detect_encoding(&cp932("氏名,髙橋\n")), SourceEncoding::Cp932);
+        assert_eq!(
+            detect_encoding(&cp932("氏名,髙橋\n")),
+            SourceEncoding::Cp932
+        );
         assert_eq!(detect_encoding(b"a,b\n"), SourceEncoding::Utf8);
     }
 
@@ -342,13 +345,19 @@ mod tests {
     #[test]
     fn empty_input_is_an_error() {
         assert!(matches!(detect_and_decode(b""), Err(ImportError::Empty)));
-        assert!(matches!(detect_and_decode(UTF8_BOM), Err(ImportError::Empty)));
+        assert!(matches!(
+            detect_and_decode(UTF8_BOM),
+            Err(ImportError::Empty)
+        ));
     }
 
     #[test]
     fn sniff_defers_on_ascii_and_tolerates_cut_characters() {
         assert_eq!(sniff_block(b"id,amount\n1,2\n", false), None);
-        assert_eq!(sniff_block(b"id,amount\n", true), Some(SourceEncoding::Utf8));
+        assert_eq!(
+            sniff_block(b"id,amount\n", true),
+            Some(SourceEncoding::Utf8)
+        );
         let utf8 = "番号,氏名\n1,山田\n2,佐".as_bytes();
         // cut in the middle of 藤 (3 bytes)
         let cut = &utf8[..utf8.len() - 1];
@@ -359,9 +368,18 @@ mod tests {
 
     #[test]
     fn encoding_names_parse() {
-        assert_eq!("Shift_JIS".parse::<SourceEncoding>().unwrap(), SourceEncoding::Cp932);
-        assert_eq!("utf-8-sig".parse::<SourceEncoding>().unwrap(), SourceEncoding::Utf8Bom);
-        assert_eq!("UTF-8".parse::<SourceEncoding>().unwrap(), SourceEncoding::Utf8);
+        assert_eq!(
+            "Shift_JIS".parse::<SourceEncoding>().unwrap(),
+            SourceEncoding::Cp932
+        );
+        assert_eq!(
+            "utf-8-sig".parse::<SourceEncoding>().unwrap(),
+            SourceEncoding::Utf8Bom
+        );
+        assert_eq!(
+            "UTF-8".parse::<SourceEncoding>().unwrap(),
+            SourceEncoding::Utf8
+        );
         assert!("latin1".parse::<SourceEncoding>().is_err());
     }
 }

@@ -187,7 +187,11 @@ mod tests {
     fn ids_round_trip_and_are_unique() {
         let mut seen = std::collections::BTreeSet::new();
         for field in CanonicalField::ALL {
-            assert!(seen.insert(field.as_str()), "duplicate id {}", field.as_str());
+            assert!(
+                seen.insert(field.as_str()),
+                "duplicate id {}",
+                field.as_str()
+            );
             assert_eq!(field.as_str().parse::<CanonicalField>().unwrap(), *field);
             let json = serde_json::to_string(field).unwrap();
             assert_eq!(json, format!("\"{}\"", field.as_str()));

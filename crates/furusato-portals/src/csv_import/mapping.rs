@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::encoding::SourceEncoding;
 use super::field::CanonicalField;
-use super::values::{key, parse_flag, DatePattern};
+use super::values::{DatePattern, key, parse_flag};
 
 /// A saved column mapping: which header of a portal's CSV feeds which canonical field.
 ///
@@ -95,11 +95,15 @@ impl ColumnMapping {
                 problems.push(MappingProblem {
                     field: Some(field),
                     header: None,
-                    message_ja: format!("必須項目「{}」に列が割り当てられていません", field.label_ja()),
+                    message_ja: format!(
+                        "必須項目「{}」に列が割り当てられていません",
+                        field.label_ja()
+                    ),
                 });
             }
         }
-        if !self.is_mapped(CanonicalField::DonorName) && !self.is_mapped(CanonicalField::DonorFamilyName)
+        if !self.is_mapped(CanonicalField::DonorName)
+            && !self.is_mapped(CanonicalField::DonorFamilyName)
         {
             problems.push(MappingProblem {
                 field: Some(CanonicalField::DonorName),
@@ -127,16 +131,14 @@ impl ColumnMapping {
                 });
             }
         }
-        if let Some(format) = &self.date_format {
-            if DatePattern::parse(format).is_none() {
-                problems.push(MappingProblem {
-                    field: None,
-                    header: None,
-                    message_ja: format!(
-                        "日付の形式「{format}」が正しくありません（例: YYYY/MM/DD）"
-                    ),
-                });
-            }
+        if let Some(format) = &self.date_format
+            && DatePattern::parse(format).is_none()
+        {
+            problems.push(MappingProblem {
+                field: None,
+                header: None,
+                message_ja: format!("日付の形式「{format}」が正しくありません（例: YYYY/MM/DD）"),
+            });
         }
         for (field, map) in &self.value_maps {
             if !field.is_flag() {
@@ -161,7 +163,9 @@ impl ColumnMapping {
     }
 
     fn is_mapped(&self, field: CanonicalField) -> bool {
-        self.columns.get(&field).is_some_and(|h| !h.trim().is_empty())
+        self.columns
+            .get(&field)
+            .is_some_and(|h| !h.trim().is_empty())
     }
 }
 
@@ -186,10 +190,24 @@ enum Role {
 }
 
 const SHIP_TO_PREFIXES: &[&str] = &[
-    "配送先", "お届け先", "届け先", "送付先", "送り先", "発送先", "配達先", "お届け",
+    "配送先",
+    "お届け先",
+    "届け先",
+    "送付先",
+    "送り先",
+    "発送先",
+    "配達先",
+    "お届け",
 ];
 const DONOR_PREFIXES: &[&str] = &[
-    "寄附者", "寄付者", "申込者", "申し込み者", "注文者", "購入者", "ご依頼主", "依頼主",
+    "寄附者",
+    "寄付者",
+    "申込者",
+    "申し込み者",
+    "注文者",
+    "購入者",
+    "ご依頼主",
+    "依頼主",
 ];
 
 /// Splits a header key into (role, attribute key): 「配送先郵便番号」 → (ShipTo, 郵便番号),
@@ -207,7 +225,8 @@ fn role_of(k: &str) -> (Role, &str) {
         if let Some(pos) = k.find(prefix) {
             // 「返礼品1_送り先_名前」 as well as 「配送先氏名」.
             let before = &k[..pos];
-            if before.is_empty() || before.starts_with("返礼品") || before.starts_with("お礼") {
+            if before.is_empty() || before.starts_with("返礼品") || before.starts_with("お礼")
+            {
                 let rest = &k[pos + prefix.len()..];
                 return (Role::ShipTo, rest.strip_prefix('の').unwrap_or(rest));
             }
@@ -242,39 +261,124 @@ enum Attr {
 }
 
 const ATTR_WORDS: &[(Attr, &[&str])] = &[
-    (Attr::Name, &["氏名", "名前", "お名前", "氏名漢字", "氏名(漢字)", "宛名"]),
-    (Attr::Family, &["姓", "氏名(姓)", "名字", "苗字", "姓(漢字)"]),
+    (
+        Attr::Name,
+        &["氏名", "名前", "お名前", "氏名漢字", "氏名(漢字)", "宛名"],
+    ),
+    (
+        Attr::Family,
+        &["姓", "氏名(姓)", "名字", "苗字", "姓(漢字)"],
+    ),
     (Attr::Given, &["名", "氏名(名)", "名(漢字)"]),
     (
         Attr::Kana,
         &[
-            "フリガナ", "ふりがな", "カナ", "かな", "氏名カナ", "氏名フリガナ", "氏名ふりがな",
-            "氏名(カナ)", "氏名(フリガナ)", "名前カナ", "名前フリガナ", "フリガナ氏名", "カナ氏名",
+            "フリガナ",
+            "ふりがな",
+            "カナ",
+            "かな",
+            "氏名カナ",
+            "氏名フリガナ",
+            "氏名ふりがな",
+            "氏名(カナ)",
+            "氏名(フリガナ)",
+            "名前カナ",
+            "名前フリガナ",
+            "フリガナ氏名",
+            "カナ氏名",
         ],
     ),
-    (Attr::FamilyKana, &["セイ", "姓カナ", "姓(カナ)", "姓フリガナ", "フリガナ(セイ)", "せい"]),
-    (Attr::GivenKana, &["メイ", "名カナ", "名(カナ)", "名フリガナ", "フリガナ(メイ)", "めい"]),
-    (Attr::Postal, &["郵便番号", "〒", "郵便", "郵便番号(ハイフンあり)", "郵便番号(ハイフンなし)"]),
+    (
+        Attr::FamilyKana,
+        &[
+            "セイ",
+            "姓カナ",
+            "姓(カナ)",
+            "姓フリガナ",
+            "フリガナ(セイ)",
+            "せい",
+        ],
+    ),
+    (
+        Attr::GivenKana,
+        &[
+            "メイ",
+            "名カナ",
+            "名(カナ)",
+            "名フリガナ",
+            "フリガナ(メイ)",
+            "めい",
+        ],
+    ),
+    (
+        Attr::Postal,
+        &[
+            "郵便番号",
+            "〒",
+            "郵便",
+            "郵便番号(ハイフンあり)",
+            "郵便番号(ハイフンなし)",
+        ],
+    ),
     (Attr::Prefecture, &["都道府県", "都道府県名", "県"]),
-    (Attr::City, &["市区町村", "市区町村名", "市町村", "市区郡町村"]),
+    (
+        Attr::City,
+        &["市区町村", "市区町村名", "市町村", "市区郡町村"],
+    ),
     (
         Attr::Address1,
         &[
-            "町名・番地", "町名番地", "番地", "町名", "町域", "町域・番地", "住所", "住所1",
-            "番地・マンション名", "以降の住所", "丁目番地", "町名以下", "番地以下",
+            "町名・番地",
+            "町名番地",
+            "番地",
+            "町名",
+            "町域",
+            "町域・番地",
+            "住所",
+            "住所1",
+            "番地・マンション名",
+            "以降の住所",
+            "丁目番地",
+            "町名以下",
+            "番地以下",
         ],
     ),
     (
         Attr::Address2,
         &[
-            "マンション名", "建物名", "建物", "住所2", "ビル・マンション名", "マンション・ビル名",
-            "建物名・部屋番号", "ビル名", "アパート・マンション名",
+            "マンション名",
+            "建物名",
+            "建物",
+            "住所2",
+            "ビル・マンション名",
+            "マンション・ビル名",
+            "建物名・部屋番号",
+            "ビル名",
+            "アパート・マンション名",
         ],
     ),
-    (Attr::Phone, &["電話番号", "電話", "tel", "電話番号1", "連絡先電話番号", "携帯電話番号"]),
+    (
+        Attr::Phone,
+        &[
+            "電話番号",
+            "電話",
+            "tel",
+            "電話番号1",
+            "連絡先電話番号",
+            "携帯電話番号",
+        ],
+    ),
     (
         Attr::Email,
-        &["メールアドレス", "メール", "e-mailアドレス", "email", "e-mail", "mail", "mailアドレス"],
+        &[
+            "メールアドレス",
+            "メール",
+            "e-mailアドレス",
+            "email",
+            "e-mail",
+            "mail",
+            "mailアドレス",
+        ],
     ),
     (Attr::Sex, &["性別"]),
     (Attr::BirthDate, &["生年月日", "誕生日"]),
@@ -344,94 +448,212 @@ const FIELD_WORDS: &[(CanonicalField, &[&str])] = &[
     (
         CanonicalField::ExternalId,
         &[
-            "寄附番号", "寄附受付番号", "受付番号", "注文番号", "寄附者番号", "外部管理番号",
-            "申込番号", "申し込み番号", "寄付番号", "寄付受付番号", "寄附id", "注文id", "管理番号",
-            "予約番号", "寄附申込番号",
+            "寄附番号",
+            "寄附受付番号",
+            "受付番号",
+            "注文番号",
+            "寄附者番号",
+            "外部管理番号",
+            "申込番号",
+            "申し込み番号",
+            "寄付番号",
+            "寄付受付番号",
+            "寄附id",
+            "注文id",
+            "管理番号",
+            "予約番号",
+            "寄附申込番号",
         ],
     ),
     (
         CanonicalField::AppliedOn,
         &[
-            "申込日", "寄附日", "寄附申込日", "受付日", "注文日", "申込日時", "寄附日時", "注文日時",
-            "受付日時", "寄付日", "寄付日時", "申し込み日", "寄附受付日", "寄附年月日",
+            "申込日",
+            "寄附日",
+            "寄附申込日",
+            "受付日",
+            "注文日",
+            "申込日時",
+            "寄附日時",
+            "注文日時",
+            "受付日時",
+            "寄付日",
+            "寄付日時",
+            "申し込み日",
+            "寄附受付日",
+            "寄附年月日",
         ],
     ),
     (
         CanonicalField::PaidOn,
         &[
-            "入金日", "決済日", "入金処理日", "入金確認日", "収納日", "決済完了日", "入金日時",
-            "決済日時", "支払日", "入金年月日",
+            "入金日",
+            "決済日",
+            "入金処理日",
+            "入金確認日",
+            "収納日",
+            "決済完了日",
+            "入金日時",
+            "決済日時",
+            "支払日",
+            "入金年月日",
         ],
     ),
     (
         CanonicalField::Amount,
         &[
-            "寄附金額", "金額", "寄附額", "寄付金額", "寄付額", "決済金額", "合計金額", "寄附金額(円)",
-            "金額(円)", "寄附金", "寄付金",
+            "寄附金額",
+            "金額",
+            "寄附額",
+            "寄付金額",
+            "寄付額",
+            "決済金額",
+            "合計金額",
+            "寄附金額(円)",
+            "金額(円)",
+            "寄附金",
+            "寄付金",
         ],
     ),
     (
         CanonicalField::PaymentMethod,
         &[
-            "支払方法", "支払い方法", "決済方法", "払込方法", "寄附金の払込方法", "お支払い方法",
-            "お支払方法", "決済手段", "支払区分",
+            "支払方法",
+            "支払い方法",
+            "決済方法",
+            "払込方法",
+            "寄附金の払込方法",
+            "お支払い方法",
+            "お支払方法",
+            "決済手段",
+            "支払区分",
         ],
     ),
     (
         CanonicalField::PaymentStatus,
         &[
-            "決済状態", "決済状況", "入金状況", "入金状態", "決済ステータス", "支払状況", "入金ステータス",
-            "ステータス", "チョイス決済状態", "クレジット与信結果", "入金区分",
+            "決済状態",
+            "決済状況",
+            "入金状況",
+            "入金状態",
+            "決済ステータス",
+            "支払状況",
+            "入金ステータス",
+            "ステータス",
+            "チョイス決済状態",
+            "クレジット与信結果",
+            "入金区分",
         ],
     ),
     (
         CanonicalField::GiftCode,
         &[
-            "返礼品コード", "お礼品id", "お礼品コード", "返礼品id", "商品コード", "商品番号",
-            "お礼の品コード", "品番", "返礼品番号",
+            "返礼品コード",
+            "お礼品id",
+            "お礼品コード",
+            "返礼品id",
+            "商品コード",
+            "商品番号",
+            "お礼の品コード",
+            "品番",
+            "返礼品番号",
         ],
     ),
     (
         CanonicalField::GiftName,
-        &["返礼品名", "お礼品名", "返礼品", "お礼の品", "商品名", "お礼品", "返礼品名称", "お礼の品名"],
+        &[
+            "返礼品名",
+            "お礼品名",
+            "返礼品",
+            "お礼の品",
+            "商品名",
+            "お礼品",
+            "返礼品名称",
+            "お礼の品名",
+        ],
     ),
-    (CanonicalField::GiftQuantity, &["数量", "個数", "返礼品数量", "お礼品数量", "口数"]),
+    (
+        CanonicalField::GiftQuantity,
+        &["数量", "個数", "返礼品数量", "お礼品数量", "口数"],
+    ),
     (
         CanonicalField::GiftDeclined,
-        &["返礼品辞退", "お礼の品の辞退", "返礼品不要", "辞退", "お礼品辞退", "返礼品の辞退"],
+        &[
+            "返礼品辞退",
+            "お礼の品の辞退",
+            "返礼品不要",
+            "辞退",
+            "お礼品辞退",
+            "返礼品の辞退",
+        ],
     ),
     (
         CanonicalField::UseOfFunds,
         &[
-            "使い道", "使途", "寄附金の使途", "寄附金の使い道", "寄付金の使い道", "寄附の使い道",
-            "用途", "寄附金の用途", "使いみち",
+            "使い道",
+            "使途",
+            "寄附金の使途",
+            "寄附金の使い道",
+            "寄付金の使い道",
+            "寄附の使い道",
+            "用途",
+            "寄附金の用途",
+            "使いみち",
         ],
     ),
     (
         CanonicalField::OnestopWanted,
         &[
-            "ワンストップ特例", "ワンストップ特例申請", "ワンストップ特例_希望", "ワンストップ特例_要望",
-            "ワンストップ", "ワンストップ特例制度", "ワンストップ特例申請書", "ワンストップ特例申請書希望",
-            "ワンストップ申請", "ワンストップ特例申請希望", "ワンストップ特例の希望", "申告特例申請",
+            "ワンストップ特例",
+            "ワンストップ特例申請",
+            "ワンストップ特例_希望",
+            "ワンストップ特例_要望",
+            "ワンストップ",
+            "ワンストップ特例制度",
+            "ワンストップ特例申請書",
+            "ワンストップ特例申請書希望",
+            "ワンストップ申請",
+            "ワンストップ特例申請希望",
+            "ワンストップ特例の希望",
+            "申告特例申請",
         ],
     ),
     (CanonicalField::Anonymous, &["匿名", "匿名希望"]),
     (
         CanonicalField::Publication,
         &[
-            "公表", "寄附情報の公表", "氏名の公表", "寄附者名の公表", "お名前の公表", "公表可否",
-            "寄附者情報の公表", "公表希望",
+            "公表",
+            "寄附情報の公表",
+            "氏名の公表",
+            "寄附者名の公表",
+            "お名前の公表",
+            "公表可否",
+            "寄附者情報の公表",
+            "公表希望",
         ],
     ),
     (
         CanonicalField::MessagePublication,
-        &["応援メッセージ公表可否", "メッセージの公表", "応援メッセージの公表", "メッセージ公表"],
+        &[
+            "応援メッセージ公表可否",
+            "メッセージの公表",
+            "応援メッセージの公表",
+            "メッセージ公表",
+        ],
     ),
     (
         CanonicalField::Message,
-        &["応援メッセージ", "メッセージ", "アンケート_応援メッセージ", "応援メッセージ・ご意見"],
+        &[
+            "応援メッセージ",
+            "メッセージ",
+            "アンケート_応援メッセージ",
+            "応援メッセージ・ご意見",
+        ],
     ),
-    (CanonicalField::Remarks, &["備考", "備考欄", "連絡事項", "特記事項", "通信欄", "メモ"]),
+    (
+        CanonicalField::Remarks,
+        &["備考", "備考欄", "連絡事項", "特記事項", "通信欄", "メモ"],
+    ),
 ];
 
 /// Guesses a mapping from the headers of a file, from common Japanese header names
@@ -486,11 +708,14 @@ pub fn suggest_mapping<S: AsRef<str>>(headers: &[S]) -> ColumnMapping {
             && !has("郵便")
         {
             Some(CanonicalField::ExternalId)
-        } else if has("金額") && !has("最低") && !has("仕入") && !has("送料") && !has("手数料") {
+        } else if has("金額") && !has("最低") && !has("仕入") && !has("送料") && !has("手数料")
+        {
             Some(CanonicalField::Amount)
         } else if has("入金") && has("日") && !later_step {
             Some(CanonicalField::PaidOn)
-        } else if (has("申込") || has("寄附") || has("寄付") || has("注文")) && has("日") && !later_step
+        } else if (has("申込") || has("寄附") || has("寄付") || has("注文"))
+            && has("日")
+            && !later_step
         {
             Some(CanonicalField::AppliedOn)
         } else if has("ワンストップ") && !has("日") && !has("番号") {
@@ -514,11 +739,26 @@ mod tests {
 
     #[test]
     fn roles_are_read_from_prefixes() {
-        assert!(matches!(role_of(&key("配送先郵便番号")), (Role::ShipTo, "郵便番号")));
-        assert!(matches!(role_of(&key("送り先_書類_名前")), (Role::Documents, "名前")));
-        assert!(matches!(role_of(&key("書類送付先氏名")), (Role::Documents, "氏名")));
-        assert!(matches!(role_of(&key("寄附者氏名カナ")), (Role::Donor, "氏名カナ")));
-        assert!(matches!(role_of(&key("電話番号")), (Role::Donor, "電話番号")));
+        assert!(matches!(
+            role_of(&key("配送先郵便番号")),
+            (Role::ShipTo, "郵便番号")
+        ));
+        assert!(matches!(
+            role_of(&key("送り先_書類_名前")),
+            (Role::Documents, "名前")
+        ));
+        assert!(matches!(
+            role_of(&key("書類送付先氏名")),
+            (Role::Documents, "氏名")
+        ));
+        assert!(matches!(
+            role_of(&key("寄附者氏名カナ")),
+            (Role::Donor, "氏名カナ")
+        ));
+        assert!(matches!(
+            role_of(&key("電話番号")),
+            (Role::Donor, "電話番号")
+        ));
     }
 
     #[test]

@@ -32,19 +32,19 @@ mod reader;
 mod record;
 mod values;
 
-pub use encoding::{detect_and_decode, detect_encoding, Decoded, SourceEncoding, UnknownEncoding};
+pub use encoding::{Decoded, SourceEncoding, UnknownEncoding, detect_and_decode, detect_encoding};
 pub use field::{CanonicalField, UnknownField};
-pub use mapping::{suggest_mapping, ColumnMapping, MappingProblem};
-pub use parse::{parse_file, parse_stream, ParseOutcome, ParseStats, ParseSummary};
+pub use mapping::{ColumnMapping, MappingProblem, suggest_mapping};
+pub use parse::{ParseOutcome, ParseStats, ParseSummary, parse_file, parse_stream};
 pub use profile::Profile;
 pub use reader::{
-    open_reader, open_reader_with_encoding, rows_from_bytes, RawRow, RowReader, SniffedSource,
-    SNIFF_BYTES,
+    RawRow, RowReader, SNIFF_BYTES, SniffedSource, open_reader, open_reader_with_encoding,
+    rows_from_bytes,
 };
 pub use record::{ImportedDonation, ImportedGift, ImportedPerson, RawRecord, RowError, RowProblem};
 pub use values::{
-    is_valid_postal_code, parse_amount, parse_date, parse_flag, parse_quantity, split_gift_label,
-    split_name, DatePattern,
+    DatePattern, is_valid_postal_code, parse_amount, parse_date, parse_flag, parse_quantity,
+    split_gift_label, split_name,
 };
 
 /// A problem with the file as a whole (as opposed to one row, see [`RowError`]).
@@ -107,7 +107,10 @@ impl ImportError {
             }
             ImportError::InvalidMapping { name, problems } => {
                 let details: Vec<&str> = problems.iter().map(|p| p.message_ja.as_str()).collect();
-                format!("取込設定「{name}」がこのファイルに合いません: {}", details.join("、"))
+                format!(
+                    "取込設定「{name}」がこのファイルに合いません: {}",
+                    details.join("、")
+                )
             }
         }
     }

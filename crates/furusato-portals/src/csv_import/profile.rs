@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::ImportError;
 use super::encoding::SourceEncoding;
 use super::field::CanonicalField;
-use super::mapping::{find_header, ColumnMapping};
-use super::values::{key, DatePattern};
-use super::ImportError;
+use super::mapping::{ColumnMapping, find_header};
+use super::values::{DatePattern, key};
 
 /// How a portal CSV is read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,7 +31,9 @@ impl Profile {
     /// `redhouse` (also `red_house`, `レッドホース`).
     pub fn builtin(name: &str) -> Option<Profile> {
         match key(name).as_str() {
-            "choice" | "furusatochoice" | "チョイス" | "ふるさとチョイス" => Some(Profile::Choice),
+            "choice" | "furusatochoice" | "チョイス" | "ふるさとチョイス" => {
+                Some(Profile::Choice)
+            }
             "redhouse" | "レッドホース" => Some(Profile::RedHouse),
             _ => None,
         }
@@ -372,7 +374,10 @@ const CHOICE_COLUMNS: &[(CanonicalField, &[&str])] = &[
     (CanonicalField::DonorAddress1, &["町名・番地"]),
     (CanonicalField::DonorAddress2, &["マンション名"]),
     (CanonicalField::DonorPhone, &["電話番号"]),
-    (CanonicalField::DonorEmail, &["E-mailアドレス", "メールアドレス"]),
+    (
+        CanonicalField::DonorEmail,
+        &["E-mailアドレス", "メールアドレス"],
+    ),
     (CanonicalField::Amount, &["寄附金額"]),
     (CanonicalField::PaymentMethod, &["寄附金の払込方法"]),
     (CanonicalField::PaymentStatus, &["チョイス決済状態"]),
@@ -380,17 +385,35 @@ const CHOICE_COLUMNS: &[(CanonicalField, &[&str])] = &[
     (CanonicalField::GiftDeclined, &["返礼品辞退"]),
     (CanonicalField::DocumentsName, &["送り先_書類_名前"]),
     (CanonicalField::DocumentsKana, &["送り先_書類_フリガナ"]),
-    (CanonicalField::DocumentsPostalCode, &["送り先_書類_郵便番号"]),
-    (CanonicalField::DocumentsPrefecture, &["送り先_書類_都道府県"]),
+    (
+        CanonicalField::DocumentsPostalCode,
+        &["送り先_書類_郵便番号"],
+    ),
+    (
+        CanonicalField::DocumentsPrefecture,
+        &["送り先_書類_都道府県"],
+    ),
     (CanonicalField::DocumentsCity, &["送り先_書類_市区町村"]),
-    (CanonicalField::DocumentsAddress1, &["送り先_書類_町名・番地"]),
-    (CanonicalField::DocumentsAddress2, &["送り先_書類_マンション名"]),
+    (
+        CanonicalField::DocumentsAddress1,
+        &["送り先_書類_町名・番地"],
+    ),
+    (
+        CanonicalField::DocumentsAddress2,
+        &["送り先_書類_マンション名"],
+    ),
     (CanonicalField::DocumentsPhone, &["送り先_書類_電話番号"]),
     (CanonicalField::OnestopWanted, &["ワンストップ特例_要望"]),
     (CanonicalField::DonorSex, &["ワンストップ特例_性別"]),
-    (CanonicalField::DonorBirthDate, &["ワンストップ特例_生年月日"]),
+    (
+        CanonicalField::DonorBirthDate,
+        &["ワンストップ特例_生年月日"],
+    ),
     (CanonicalField::Message, &["応援メッセージ"]),
-    (CanonicalField::MessagePublication, &["応援メッセージ 公表可否"]),
+    (
+        CanonicalField::MessagePublication,
+        &["応援メッセージ 公表可否"],
+    ),
     (CanonicalField::Remarks, &["備考"]),
 ];
 
@@ -497,7 +520,10 @@ const REDHOUSE_COLUMNS: &[(CanonicalField, &[&str])] = &[
     (CanonicalField::Publication, &["寄附情報の公表"]),
     (CanonicalField::OnestopWanted, &["ワンストップ特例_希望"]),
     (CanonicalField::DonorSex, &["ワンストップ特例_性別"]),
-    (CanonicalField::DonorBirthDate, &["ワンストップ特例_生年月日"]),
+    (
+        CanonicalField::DonorBirthDate,
+        &["ワンストップ特例_生年月日"],
+    ),
     (CanonicalField::Remarks, &["備考"]),
     (CanonicalField::GiftDeclined, &["お礼の品の辞退"]),
     (CanonicalField::ShipToName, &["お届け先_名前"]),
@@ -505,15 +531,27 @@ const REDHOUSE_COLUMNS: &[(CanonicalField, &[&str])] = &[
     (CanonicalField::ShipToPostalCode, &["お届け先_郵便番号"]),
     (CanonicalField::ShipToPrefecture, &["お届け先_都道府県"]),
     (CanonicalField::ShipToCity, &["お届け先_市区町村"]),
-    (CanonicalField::ShipToAddress1, &["お届け先_番地・マンション名"]),
+    (
+        CanonicalField::ShipToAddress1,
+        &["お届け先_番地・マンション名"],
+    ),
     (CanonicalField::ShipToPhone, &["お届け先_電話番号"]),
     (CanonicalField::Message, &["アンケート_応援メッセージ"]),
     (CanonicalField::DocumentsName, &["お届け先_書類_名前"]),
     (CanonicalField::DocumentsKana, &["お届け先_書類_ふりがな"]),
-    (CanonicalField::DocumentsPostalCode, &["お届け先_書類_郵便番号"]),
-    (CanonicalField::DocumentsPrefecture, &["お届け先_書類_都道府県"]),
+    (
+        CanonicalField::DocumentsPostalCode,
+        &["お届け先_書類_郵便番号"],
+    ),
+    (
+        CanonicalField::DocumentsPrefecture,
+        &["お届け先_書類_都道府県"],
+    ),
     (CanonicalField::DocumentsCity, &["お届け先_書類_市区町村"]),
-    (CanonicalField::DocumentsAddress1, &["お届け先_書類_番地・マンション名"]),
+    (
+        CanonicalField::DocumentsAddress1,
+        &["お届け先_書類_番地・マンション名"],
+    ),
     (CanonicalField::DocumentsPhone, &["お届け先_書類_電話番号"]),
 ];
 
@@ -522,12 +560,12 @@ fn redhouse_groups(layout: &mut Layout, headers: &[String]) {
     let mut gifts: Vec<(u32, usize)> = Vec::new();
     for (idx, header) in headers.iter().enumerate() {
         let k = key(header);
-        if let Some(rest) = k.strip_prefix("お礼の品") {
-            if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
-                if let Ok(n) = rest.parse::<u32>() {
-                    gifts.push((n, idx));
-                }
-            }
+        if let Some(rest) = k.strip_prefix("お礼の品")
+            && !rest.is_empty()
+            && rest.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(n) = rest.parse::<u32>()
+        {
+            gifts.push((n, idx));
         }
     }
     gifts.sort_unstable();
@@ -578,7 +616,10 @@ mod tests {
         assert_eq!(layout.gifts.len(), 2);
         assert_eq!(layout.gifts[0].code.unwrap().idx, 2);
         assert_eq!(layout.gifts[0].name.unwrap().idx, 7);
-        assert_eq!(layout.gifts[0].ship_to.as_ref().unwrap().name.unwrap().idx, 10);
+        assert_eq!(
+            layout.gifts[0].ship_to.as_ref().unwrap().name.unwrap().idx,
+            10
+        );
         assert_eq!(layout.gifts[1].code.unwrap().idx, 9);
         assert_eq!(layout.gifts[1].name.unwrap().idx, 0);
         assert_eq!(layout.uses.len(), 2);

@@ -13,7 +13,9 @@ use std::io::{self, BufRead, BufReader, Chain, Cursor, Read};
 
 use csv_core::ReadRecordResult;
 
-use super::encoding::{decide_from_fields, decode_field_into, sniff_block, SourceEncoding, UTF8_BOM};
+use super::encoding::{
+    SourceEncoding, UTF8_BOM, decide_from_fields, decode_field_into, sniff_block,
+};
 
 /// How many bytes are sniffed from the start of a stream to detect its encoding.
 pub const SNIFF_BYTES: usize = 64 * 1024;
@@ -109,7 +111,9 @@ pub fn open_reader_with_encoding<R: Read>(
     encoding: Option<SourceEncoding>,
 ) -> io::Result<RowReader<SniffedSource<R>>> {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
-    (&mut reader).take(SNIFF_BYTES as u64).read_to_end(&mut head)?;
+    (&mut reader)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)?;
     let complete = head.len() < SNIFF_BYTES;
     let detected = match encoding {
         Some(forced) => Some(forced),

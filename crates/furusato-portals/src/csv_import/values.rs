@@ -40,11 +40,7 @@ pub(crate) fn clean_cell(raw: &str) -> Option<&str> {
     if v.len() >= 3 && v.starts_with("=\"") && v.ends_with('"') {
         v = v[2..v.len() - 1].trim();
     }
-    if v.is_empty() {
-        None
-    } else {
-        Some(v)
-    }
+    if v.is_empty() { None } else { Some(v) }
 }
 
 /// Parses a yen amount: a positive integer, optionally with `,` separators, a leading
@@ -84,7 +80,9 @@ pub fn parse_quantity(raw: &str) -> Option<u32> {
     for c in v.chars() {
         match to_half_width(c) {
             d @ '0'..='9' => {
-                value = value.checked_mul(10)?.checked_add(u32::from(d as u8 - b'0'))?;
+                value = value
+                    .checked_mul(10)?
+                    .checked_add(u32::from(d as u8 - b'0'))?;
                 digits += 1;
             }
             _ => return None,
@@ -305,14 +303,68 @@ fn time_tail_ok(rest: &[char]) -> bool {
 
 /// Words recognised as yes/no, compared with [`key`] applied.
 const TRUE_WORDS: &[&str] = &[
-    "1", "true", "yes", "y", "t", "on", "○", "〇", "◯", "●", "◎", "有", "有り", "あり", "はい",
-    "する", "希望する", "希望", "希望あり", "要", "必要", "要望する", "可", "公表する", "公表可",
-    "同意する", "同意", "同意します", "辞退する", "辞退", "申請する", "済", "済み",
+    "1",
+    "true",
+    "yes",
+    "y",
+    "t",
+    "on",
+    "○",
+    "〇",
+    "◯",
+    "●",
+    "◎",
+    "有",
+    "有り",
+    "あり",
+    "はい",
+    "する",
+    "希望する",
+    "希望",
+    "希望あり",
+    "要",
+    "必要",
+    "要望する",
+    "可",
+    "公表する",
+    "公表可",
+    "同意する",
+    "同意",
+    "同意します",
+    "辞退する",
+    "辞退",
+    "申請する",
+    "済",
+    "済み",
 ];
 const FALSE_WORDS: &[&str] = &[
-    "0", "false", "no", "n", "f", "off", "×", "✕", "✖", "x", "無", "無し", "なし", "いいえ",
-    "しない", "希望しない", "希望なし", "不要", "否", "不可", "公表しない", "公表不可", "非公表",
-    "同意しない", "辞退しない", "申請しない", "未",
+    "0",
+    "false",
+    "no",
+    "n",
+    "f",
+    "off",
+    "×",
+    "✕",
+    "✖",
+    "x",
+    "無",
+    "無し",
+    "なし",
+    "いいえ",
+    "しない",
+    "希望しない",
+    "希望なし",
+    "不要",
+    "否",
+    "不可",
+    "公表しない",
+    "公表不可",
+    "非公表",
+    "同意しない",
+    "辞退しない",
+    "申請しない",
+    "未",
 ];
 
 /// Parses a yes/no cell (希望する/希望しない, ○/×, 1/0, はい/いいえ, 可/不可, …).
@@ -325,7 +377,7 @@ pub fn parse_flag(field: CanonicalField, raw: &str) -> Option<bool> {
         CanonicalField::Publication if anonymous_word => return Some(false),
         CanonicalField::Anonymous if anonymous_word => return Some(true),
         CanonicalField::Anonymous if matches!(k.as_str(), "実名" | "実名で公表") => {
-            return Some(false)
+            return Some(false);
         }
         _ => {}
     }
@@ -373,14 +425,14 @@ pub fn split_name(full: &str) -> (String, Option<String>) {
 pub fn split_gift_label(label: &str) -> (Option<String>, String) {
     let label = label.trim();
     for (open, close) in [('[', ']'), ('［', '］'), ('【', '】')] {
-        if let Some(rest) = label.strip_prefix(open) {
-            if let Some((code, name)) = rest.split_once(close) {
-                let code = code.trim();
-                return (
-                    (!code.is_empty()).then(|| code.to_owned()),
-                    name.trim().to_owned(),
-                );
-            }
+        if let Some(rest) = label.strip_prefix(open)
+            && let Some((code, name)) = rest.split_once(close)
+        {
+            let code = code.trim();
+            return (
+                (!code.is_empty()).then(|| code.to_owned()),
+                name.trim().to_owned(),
+            );
         }
     }
     (None, label.to_owned())
@@ -399,7 +451,15 @@ mod tests {
         assert_eq!(parse_amount("１０，０００円"), Some(10_000));
         assert_eq!(parse_amount("￥12,345"), Some(12_345));
         assert_eq!(parse_amount(" 5000 "), Some(5_000));
-        for bad in ["", "0", "-100", "10.5", "abc", "1万円", "99999999999999999999"] {
+        for bad in [
+            "",
+            "0",
+            "-100",
+            "10.5",
+            "abc",
+            "1万円",
+            "99999999999999999999",
+        ] {
             assert_eq!(parse_amount(bad), None, "{bad}");
         }
     }
@@ -433,7 +493,15 @@ mod tests {
         }
         assert_eq!(parse_date("令和元年5月1日"), Some(date!(2019 - 05 - 01)));
         assert_eq!(parse_date("昭和55年3月1日"), Some(date!(1980 - 03 - 01)));
-        for bad in ["2026/13/01", "2026/02/30", "2026/01", "01/05/2026", "x", "2026-01/05", "2026/01/05x"] {
+        for bad in [
+            "2026/13/01",
+            "2026/02/30",
+            "2026/01",
+            "01/05/2026",
+            "x",
+            "2026-01/05",
+            "2026/01/05x",
+        ] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
     }
@@ -464,7 +532,13 @@ mod tests {
 
     #[test]
     fn postal_codes() {
-        for ok in ["123-4567", "1234567", "〒123-4567", "１２３－４５６７", "123ー4567"] {
+        for ok in [
+            "123-4567",
+            "1234567",
+            "〒123-4567",
+            "１２３－４５６７",
+            "123ー4567",
+        ] {
             assert!(is_valid_postal_code(ok), "{ok}");
         }
         for bad in ["123-456", "12345678", "abc-defg", ""] {
@@ -474,8 +548,14 @@ mod tests {
 
     #[test]
     fn names_and_gifts() {
-        assert_eq!(split_name("山田 太郎"), ("山田".into(), Some("太郎".into())));
-        assert_eq!(split_name("山田　太郎"), ("山田".into(), Some("太郎".into())));
+        assert_eq!(
+            split_name("山田 太郎"),
+            ("山田".into(), Some("太郎".into()))
+        );
+        assert_eq!(
+            split_name("山田　太郎"),
+            ("山田".into(), Some("太郎".into()))
+        );
         assert_eq!(split_name("山田太郎"), ("山田太郎".into(), None));
         assert_eq!(
             split_gift_label("[SD0001] 牛たん 500g"),
@@ -489,7 +569,10 @@ mod tests {
         assert_eq!(clean_cell(" =\"0123\" "), Some("0123"));
         assert_eq!(clean_cell("  "), None);
         assert_eq!(key("E-mailアドレス"), "emailアドレス");
-        assert_eq!(key("ワンストップ特例 CSV出力日"), "ワンストップ特例csv出力日");
+        assert_eq!(
+            key("ワンストップ特例 CSV出力日"),
+            "ワンストップ特例csv出力日"
+        );
         assert_eq!(key("氏名（姓）"), "氏名姓");
     }
 }

@@ -594,7 +594,11 @@ impl RmsClient {
     }
 
     fn excerpt(&self, body: &[u8]) -> String {
-        redact_excerpt(&String::from_utf8_lossy(body), &self.secrets(), EXCERPT_CHARS)
+        redact_excerpt(
+            &String::from_utf8_lossy(body),
+            &self.secrets(),
+            EXCERPT_CHARS,
+        )
     }
 
     fn decode<T: DeserializeOwned>(&self, op: &str, body: &[u8]) -> Result<T, RmsError> {

@@ -255,7 +255,10 @@ impl fmt::Display for RmsError {
                 "the one-second window {start}..{end} matches {total} orders, more than the 15,000 searchOrder can return — orders in it cannot be listed; report it"
             ),
             RmsError::InvalidRequest(msg) => {
-                write!(f, "invalid RMS request: {msg} — fix the configuration or arguments")
+                write!(
+                    f,
+                    "invalid RMS request: {msg} — fix the configuration or arguments"
+                )
             }
         }
     }

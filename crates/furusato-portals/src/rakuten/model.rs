@@ -946,7 +946,10 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(r.order_number_list, Some(vec![]));
-        assert_eq!(r.pagination_response_model.unwrap().total_records_amount, None);
+        assert_eq!(
+            r.pagination_response_model.unwrap().total_records_amount,
+            None
+        );
     }
 
     #[test]
@@ -974,7 +977,10 @@ mod tests {
         assert_eq!(m.goods_price, Some(Price::Undetermined));
         assert!(m.has_undetermined_amount());
         assert_eq!(m.total_price, Some(Price::Amount(10000)));
-        assert_eq!(m.orderer.as_ref().unwrap().family_name.as_deref(), Some("楽天"));
+        assert_eq!(
+            m.orderer.as_ref().unwrap().family_name.as_deref(),
+            Some("楽天")
+        );
         let item = m.items().next().unwrap();
         assert_eq!(
             item.choices(),

@@ -132,7 +132,10 @@ pub fn split_windows(
 pub fn halve(
     start: OffsetDateTime,
     end: OffsetDateTime,
-) -> Option<((OffsetDateTime, OffsetDateTime), (OffsetDateTime, OffsetDateTime))> {
+) -> Option<(
+    (OffsetDateTime, OffsetDateTime),
+    (OffsetDateTime, OffsetDateTime),
+)> {
     if end <= start {
         return None;
     }
@@ -218,7 +221,10 @@ mod tests {
         assert_eq!(halve(s, e), Some(((s, s), (e, e))));
         let e = s + Duration::seconds(10);
         let ((a, b), (c, d)) = halve(s, e).unwrap();
-        assert_eq!((a, b, c, d), (s, s + Duration::seconds(5), s + Duration::seconds(6), e));
+        assert_eq!(
+            (a, b, c, d),
+            (s, s + Duration::seconds(5), s + Duration::seconds(6), e)
+        );
     }
 
     #[test]

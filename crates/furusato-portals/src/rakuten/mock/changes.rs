@@ -91,7 +91,10 @@ pub fn change_amount(order: &mut Value, new_total: i64, at: OffsetDateTime) {
     {
         p["goodsPrice"] = json!(new_total);
         p["totalPrice"] = json!(new_total);
-        if let Some(item) = p["ItemModelList"].as_array_mut().and_then(|i| i.first_mut()) {
+        if let Some(item) = p["ItemModelList"]
+            .as_array_mut()
+            .and_then(|i| i.first_mut())
+        {
             let units = item["units"].as_i64().unwrap_or(1).max(1);
             item["price"] = json!(new_total / units);
             item["priceTaxIncl"] = json!(new_total / units);
@@ -138,17 +141,29 @@ mod tests {
         assert!(m.is_cancelled());
         let last = m.change_reasons.unwrap().pop().unwrap();
         assert_eq!(last.change_type, Some(2));
-        assert_eq!(last.change_cmpl_datetime.as_deref(), Some("2026-01-05T10:00:00+0900"));
+        assert_eq!(
+            last.change_cmpl_datetime.as_deref(),
+            Some("2026-01-05T10:00:00+0900")
+        );
     }
 
     #[test]
     fn address_change_moves_the_package_too() {
         let mut o = single_line_order();
-        change_orderer_address(&mut o, ("980", "0021"), "宮城県", "仙台市青葉区", "中央1-1-1");
+        change_orderer_address(
+            &mut o,
+            ("980", "0021"),
+            "宮城県",
+            "仙台市青葉区",
+            "中央1-1-1",
+        );
         let m = OrderModel::deserialize(&o).unwrap();
         assert_eq!(m.orderer.unwrap().sub_address.as_deref(), Some("中央1-1-1"));
         let p = &m.packages.unwrap()[0];
-        assert_eq!(p.sender.as_ref().unwrap().zip_code2.as_deref(), Some("0021"));
+        assert_eq!(
+            p.sender.as_ref().unwrap().zip_code2.as_deref(),
+            Some("0021")
+        );
         assert_eq!(m.modify_flag, Some(1));
     }
 
@@ -159,6 +174,9 @@ mod tests {
         let m = OrderModel::deserialize(&o).unwrap();
         assert_eq!(m.total_price, Some(Price::Amount(3_000)));
         let last = m.change_reasons.unwrap().pop().unwrap();
-        assert_eq!((last.change_type, last.change_type_detail), (Some(6), Some(0)));
+        assert_eq!(
+            (last.change_type, last.change_type_detail),
+            (Some(6), Some(0))
+        );
     }
 }

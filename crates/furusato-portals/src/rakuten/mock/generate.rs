@@ -198,7 +198,13 @@ const TOWNS: &[(&str, &str, &str, &str, &str)] = &[
     ("950", "0087", "新潟県", "新潟市中央区", "東大通"),
 ];
 
-const BUILDINGS: &[&str] = &["コーポ桜", "グランメゾン", "ハイツ青葉", "パークレジデンス", "サンライズ"];
+const BUILDINGS: &[&str] = &[
+    "コーポ桜",
+    "グランメゾン",
+    "ハイツ青葉",
+    "パークレジデンス",
+    "サンライズ",
+];
 
 impl OrderPersonSource for BuiltinPeople {
     fn person(&self, seed: u64, index: u64) -> OrderPerson {
@@ -260,28 +266,93 @@ impl OrderPersonSource for BuiltinPeople {
 
 /// (title, price in yen, weight, 納期情報)
 const GIFTS: &[(&str, i64, u32, &str)] = &[
-    ("牛タン 塩仕込み 500g", 10_000, 40, "入金確認後2週間以内に発送"),
+    (
+        "牛タン 塩仕込み 500g",
+        10_000,
+        40,
+        "入金確認後2週間以内に発送",
+    ),
     ("牛タン 厚切り 1kg", 20_000, 20, "入金確認後2週間以内に発送"),
-    ("笹かまぼこ 詰め合わせ 20枚", 8_000, 25, "入金確認後1週間以内に発送"),
+    (
+        "笹かまぼこ 詰め合わせ 20枚",
+        8_000,
+        25,
+        "入金確認後1週間以内に発送",
+    ),
     ("ずんだ餅 10個入り", 6_000, 25, "入金確認後1週間以内に発送"),
-    ("仙台牛 サーロインステーキ 400g", 30_000, 12, "入金確認後1か月以内に発送"),
-    ("仙台牛 すき焼き用 800g", 50_000, 6, "入金確認後1か月以内に発送"),
-    ("宮城県産 ひとめぼれ 10kg", 12_000, 30, "入金確認後2週間以内に発送"),
-    ("宮城県産 ササニシキ 5kg", 7_000, 20, "入金確認後2週間以内に発送"),
-    ("純米吟醸 720ml 2本セット", 15_000, 10, "入金確認後2週間以内に発送"),
-    ("三陸産 牡蠣 むき身 1kg", 13_000, 12, "2026年1月上旬より順次発送"),
-    ("ほや 燻製 詰め合わせ", 5_000, 10, "入金確認後1週間以内に発送"),
+    (
+        "仙台牛 サーロインステーキ 400g",
+        30_000,
+        12,
+        "入金確認後1か月以内に発送",
+    ),
+    (
+        "仙台牛 すき焼き用 800g",
+        50_000,
+        6,
+        "入金確認後1か月以内に発送",
+    ),
+    (
+        "宮城県産 ひとめぼれ 10kg",
+        12_000,
+        30,
+        "入金確認後2週間以内に発送",
+    ),
+    (
+        "宮城県産 ササニシキ 5kg",
+        7_000,
+        20,
+        "入金確認後2週間以内に発送",
+    ),
+    (
+        "純米吟醸 720ml 2本セット",
+        15_000,
+        10,
+        "入金確認後2週間以内に発送",
+    ),
+    (
+        "三陸産 牡蠣 むき身 1kg",
+        13_000,
+        12,
+        "2026年1月上旬より順次発送",
+    ),
+    (
+        "ほや 燻製 詰め合わせ",
+        5_000,
+        10,
+        "入金確認後1週間以内に発送",
+    ),
     ("銀鮭 切り身 2kg", 17_000, 10, "入金確認後2週間以内に発送"),
     ("はらこ飯の素 4食", 9_000, 8, "入金確認後2週間以内に発送"),
     ("伝統こけし 1体", 25_000, 3, "入金確認後2か月以内に発送"),
     ("堤焼 湯呑み ペア", 35_000, 2, "入金確認後2か月以内に発送"),
     ("玉虫塗 ボールペン", 40_000, 2, "入金確認後1か月以内に発送"),
     ("仙台平 名刺入れ", 60_000, 1, "入金確認後2か月以内に発送"),
-    ("秋保温泉 宿泊ペアチケット", 100_000, 2, "入金確認後2週間以内に発送"),
-    ("作並温泉 宿泊ペアチケット 2泊", 150_000, 1, "入金確認後2週間以内に発送"),
-    ("定期便 旬の野菜セット 6回", 70_000, 2, "お申込み翌月より毎月発送"),
+    (
+        "秋保温泉 宿泊ペアチケット",
+        100_000,
+        2,
+        "入金確認後2週間以内に発送",
+    ),
+    (
+        "作並温泉 宿泊ペアチケット 2泊",
+        150_000,
+        1,
+        "入金確認後2週間以内に発送",
+    ),
+    (
+        "定期便 旬の野菜セット 6回",
+        70_000,
+        2,
+        "お申込み翌月より毎月発送",
+    ),
     ("いちご 2パック", 8_000, 12, "2026年1月中旬より順次発送"),
-    ("せり鍋セット 3〜4人前", 11_000, 8, "2025年12月上旬より順次発送"),
+    (
+        "せり鍋セット 3〜4人前",
+        11_000,
+        8,
+        "2025年12月上旬より順次発送",
+    ),
     ("うに 瓶詰め 3本", 20_000, 6, "入金確認後2週間以内に発送"),
     ("日本酒 大吟醸 1.8L", 30_000, 4, "入金確認後2週間以内に発送"),
     ("仙台箪笥 小物入れ", 200_000, 1, "入金確認後3か月以内に発送"),
@@ -408,7 +479,7 @@ impl GeneratorSpec {
             }
             d = d.next_day().expect("date range within calendar");
         }
-        let mut r = Rng64::new(seed ^ 0x5345_5142_4153_45);
+        let mut r = Rng64::new(seed ^ 0x0053_4551_4241_5345);
         GeneratorSpec {
             n,
             seed,
@@ -437,8 +508,12 @@ impl GeneratorSpec {
         let f = ((target - before) / w).clamp(0.0, 0.999_999_999);
         let date = self.start_date + Duration::days(day as i64);
         let sec = hour_warp(f);
-        let t = Time::from_hms((sec / 3600) as u8, ((sec / 60) % 60) as u8, (sec % 60) as u8)
-            .expect("valid time of day");
+        let t = Time::from_hms(
+            (sec / 3600) as u8,
+            ((sec / 60) % 60) as u8,
+            (sec % 60) as u8,
+        )
+        .expect("valid time of day");
         PrimitiveDateTime::new(date, t).assume_offset(JST)
     }
 
@@ -519,7 +594,7 @@ pub fn generate_orders(
     start_date: Date,
     end_date: Date,
     shop_id: &str,
-) -> impl Iterator<Item = Value> {
+) -> impl Iterator<Item = Value> + use<> {
     let spec = GeneratorSpec::new(n, seed, start_date, end_date, shop_id);
     (0..n).map(move |i| spec.order(i))
 }
@@ -629,7 +704,10 @@ fn build_order(
     let recipient = spec.people.person(spec.seed ^ 0x4749_4654, index);
     let packages_lines: Vec<(bool, Vec<&Line>)> = if several {
         let (first, rest) = lines.split_at(1);
-        vec![(false, first.iter().collect()), (true, rest.iter().collect())]
+        vec![
+            (false, first.iter().collect()),
+            (true, rest.iter().collect()),
+        ]
     } else {
         vec![(gift_order, lines.iter().collect())]
     };
@@ -646,11 +724,7 @@ fn build_order(
     let mut packages = Vec::new();
     let mut item_seq = 0u64;
     for (k, (to_recipient, pl)) in packages_lines.iter().enumerate() {
-        let sender = if *to_recipient {
-            &recipient
-        } else {
-            &orderer
-        };
+        let sender = if *to_recipient { &recipient } else { &orderer };
         let mut pkg_goods = 0i64;
         let items: Vec<Value> = pl
             .iter()
@@ -791,11 +865,7 @@ fn build_order(
         total - used_point
     };
     let opt_dt = |cond: bool, t: OffsetDateTime| {
-        if cond {
-            json!(fmt(t))
-        } else {
-            Value::Null
-        }
+        if cond { json!(fmt(t)) } else { Value::Null }
     };
 
     let mut order = json!({
@@ -862,15 +932,42 @@ mod tests {
     use time::macros::date;
 
     fn spec(n: u64) -> GeneratorSpec {
-        GeneratorSpec::new(n, 42, date!(2025 - 10 - 01), date!(2025 - 12 - 31), "283819")
+        GeneratorSpec::new(
+            n,
+            42,
+            date!(2025 - 10 - 01),
+            date!(2025 - 12 - 31),
+            "283819",
+        )
     }
 
     #[test]
     fn deterministic_and_chronological() {
-        let a: Vec<Value> = generate_orders(300, 7, date!(2025 - 10 - 01), date!(2025 - 12 - 31), "283819").collect();
-        let b: Vec<Value> = generate_orders(300, 7, date!(2025 - 10 - 01), date!(2025 - 12 - 31), "283819").collect();
+        let a: Vec<Value> = generate_orders(
+            300,
+            7,
+            date!(2025 - 10 - 01),
+            date!(2025 - 12 - 31),
+            "283819",
+        )
+        .collect();
+        let b: Vec<Value> = generate_orders(
+            300,
+            7,
+            date!(2025 - 10 - 01),
+            date!(2025 - 12 - 31),
+            "283819",
+        )
+        .collect();
         assert_eq!(a, b);
-        let c: Vec<Value> = generate_orders(300, 8, date!(2025 - 10 - 01), date!(2025 - 12 - 31), "283819").collect();
+        let c: Vec<Value> = generate_orders(
+            300,
+            8,
+            date!(2025 - 10 - 01),
+            date!(2025 - 12 - 31),
+            "283819",
+        )
+        .collect();
         assert_ne!(a, c);
         let s = spec(300);
         let mut prev = None;
@@ -879,7 +976,10 @@ mod tests {
             let o = s.order(i);
             assert_eq!(o["orderNumber"], json!(h.order_number));
             assert_eq!(o["orderProgress"], json!(h.order_progress));
-            assert_eq!(o["orderDatetime"], json!(format_rms_datetime(h.order_datetime)));
+            assert_eq!(
+                o["orderDatetime"],
+                json!(format_rms_datetime(h.order_datetime))
+            );
             assert!(h.order_datetime.date() >= date!(2025 - 10 - 01));
             assert!(h.order_datetime.date() <= date!(2025 - 12 - 31));
             if let Some(p) = prev {

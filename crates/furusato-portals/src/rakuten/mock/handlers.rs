@@ -34,10 +34,16 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route(GET_ORDER_PATH, post(get_order))
         .route(&no_slash(GET_ORDER_PATH), post(get_order))
         .route(UPDATE_ORDER_SUB_STATUS_PATH, post(update_sub_status))
-        .route(&no_slash(UPDATE_ORDER_SUB_STATUS_PATH), post(update_sub_status))
+        .route(
+            &no_slash(UPDATE_ORDER_SUB_STATUS_PATH),
+            post(update_sub_status),
+        )
         .route(LICENSE_EXPIRY_PATH, get(license_expiry))
         .route("/_mock/stats", get(ctl_stats))
-        .route("/_mock/faults", post(ctl_add_fault).delete(ctl_clear_faults))
+        .route(
+            "/_mock/faults",
+            post(ctl_add_fault).delete(ctl_clear_faults),
+        )
         .route("/_mock/orders", post(ctl_upsert_orders))
         .route("/_mock/license", post(ctl_license))
         .route("/_mock/rate-limit", post(ctl_rate_limit))
@@ -123,7 +129,10 @@ async fn gate(sh: &Shared, ep: Endpoint, headers: &HeaderMap, json_body: bool) -
         bump(&c.faults_injected);
         match fault {
             Fault::Status500 => {
-                return Some(plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"));
+                return Some(plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal Server Error",
+                ));
             }
             Fault::Status503 => {
                 return Some(plain(
@@ -198,6 +207,8 @@ fn throttled() -> Response {
     r
 }
 
+// The error side is a ready HTTP answer for an early return; not a hot path.
+#[allow(clippy::result_large_err)]
 fn parse_body(body: &Bytes) -> Result<Value, Response> {
     match serde_json::from_slice::<Value>(body) {
         Ok(v) if v.is_object() => Ok(v),
@@ -226,6 +237,8 @@ async fn search_order(State(sh): St, headers: HeaderMap, body: Bytes) -> Respons
     }
 }
 
+// `Err` is the 400 answer, so validation can use `?`; not a hot path.
+#[allow(clippy::result_large_err)]
 fn search_inner(sh: &Shared, req: &Value) -> Result<Response, Response> {
     let date_type = match req.get("dateType") {
         None | Some(Value::Null) => {
@@ -256,7 +269,10 @@ fn search_inner(sh: &Shared, req: &Value) -> Result<Response, Response> {
             .filter(|s| is_request_datetime_shape(s))
             .and_then(|s| parse_rms_datetime(s).ok())
             .ok_or_else(|| {
-                search_error(codes::SEARCH_START_FORMAT, "startDatetimeの書式が不正です。")
+                search_error(
+                    codes::SEARCH_START_FORMAT,
+                    "startDatetimeの書式が不正です。",
+                )
             })?,
     };
     let end = match req.get("endDatetime") {
@@ -320,12 +336,15 @@ fn search_inner(sh: &Shared, req: &Value) -> Result<Response, Response> {
     let pag = req.get("PaginationRequestModel").filter(|v| !v.is_null());
     let amount = match pag.and_then(|p| p.get("requestRecordsAmount")) {
         None | Some(Value::Null) => 30,
-        Some(v) => v.as_u64().filter(|a| (1..=1000).contains(a)).ok_or_else(|| {
-            search_error(
-                codes::SEARCH_AMOUNT_INVALID,
-                "requestRecordsAmountは1以上1000以下で指定して下さい。",
-            )
-        })?,
+        Some(v) => v
+            .as_u64()
+            .filter(|a| (1..=1000).contains(a))
+            .ok_or_else(|| {
+                search_error(
+                    codes::SEARCH_AMOUNT_INVALID,
+                    "requestRecordsAmountは1以上1000以下で指定して下さい。",
+                )
+            })?,
     };
     let page = match pag.and_then(|p| p.get("requestPage")) {
         None | Some(Value::Null) => 1,
@@ -337,7 +356,10 @@ fn search_inner(sh: &Shared, req: &Value) -> Result<Response, Response> {
         })?,
     };
     let mut descending = false;
-    if let Some(list) = pag.and_then(|p| p.get("SortModelList")).filter(|v| !v.is_null()) {
+    if let Some(list) = pag
+        .and_then(|p| p.get("SortModelList"))
+        .filter(|v| !v.is_null())
+    {
         let bad = || search_error(codes::SEARCH_SORT_INVALID, "SortModelListの値が不正です。");
         let arr = list.as_array().ok_or_else(bad)?;
         for s in arr {
@@ -543,7 +565,11 @@ async fn update_sub_status(State(sh): St, headers: HeaderMap, body: Bytes) -> Re
                 store
                     .put(&v, true)
                     .expect("an order read from the store is storable");
-                let mut m = msg("INFO", codes::SUB_STATUS_INFO, "サブステータスを更新しました。");
+                let mut m = msg(
+                    "INFO",
+                    codes::SUB_STATUS_INFO,
+                    "サブステータスを更新しました。",
+                );
                 m["orderNumber"] = json!(n);
                 messages.push(m);
             }
@@ -643,7 +669,10 @@ async fn ctl_add_fault(State(sh): St, body: Bytes) -> Response {
         Some(ep) => m.fail_next_on(ep, req.count, fault),
         None => m.fail_next(req.count, fault),
     }
-    json_value(StatusCode::OK, &json!({"pendingFaults": m.pending_faults()}))
+    json_value(
+        StatusCode::OK,
+        &json!({"pendingFaults": m.pending_faults()}),
+    )
 }
 
 async fn ctl_clear_faults(State(sh): St) -> Response {

@@ -156,7 +156,10 @@ impl Default for MockConfig {
         MockConfig::new(
             "mock-service-secret",
             "mock-license-key",
-            PrimitiveDateTime::new(exp.date(), exp.time().replace_nanosecond(0).unwrap_or(exp.time())),
+            PrimitiveDateTime::new(
+                exp.date(),
+                exp.time().replace_nanosecond(0).unwrap_or(exp.time()),
+            ),
         )
     }
 }

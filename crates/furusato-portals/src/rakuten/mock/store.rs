@@ -215,30 +215,61 @@ mod tests {
     #[test]
     fn insert_upsert_search() {
         let mut s = Store::default();
-        assert!(s.put(&order("a", "2025-12-01T10:00:00+0900", 100), false).unwrap());
-        assert!(s.put(&order("b", "2025-12-02T10:00:00+0900", 300), false).unwrap());
+        assert!(
+            s.put(&order("a", "2025-12-01T10:00:00+0900", 100), false)
+                .unwrap()
+        );
+        assert!(
+            s.put(&order("b", "2025-12-02T10:00:00+0900", 300), false)
+                .unwrap()
+        );
         assert_eq!(
             s.put(&order("a", "2025-12-01T10:00:00+0900", 100), false),
             Err(StoreError::Duplicate("a".into()))
         );
-        let t0 = parse_rms_datetime("2025-12-01T00:00:00+0900").unwrap().unix_timestamp();
-        let t1 = parse_rms_datetime("2025-12-31T00:00:00+0900").unwrap().unix_timestamp();
-        let all: Vec<&str> = s.search(t0, t1, None, false).iter().map(|x| s.number(*x)).collect();
+        let t0 = parse_rms_datetime("2025-12-01T00:00:00+0900")
+            .unwrap()
+            .unix_timestamp();
+        let t1 = parse_rms_datetime("2025-12-31T00:00:00+0900")
+            .unwrap()
+            .unix_timestamp();
+        let all: Vec<&str> = s
+            .search(t0, t1, None, false)
+            .iter()
+            .map(|x| s.number(*x))
+            .collect();
         assert_eq!(all, vec!["a", "b"]);
         // Upsert moves "a" after "b" and cancels it.
-        assert!(!s.put(&order("a", "2025-12-03T10:00:00+0900", 900), true).unwrap());
-        let all: Vec<&str> = s.search(t0, t1, None, false).iter().map(|x| s.number(*x)).collect();
+        assert!(
+            !s.put(&order("a", "2025-12-03T10:00:00+0900", 900), true)
+                .unwrap()
+        );
+        let all: Vec<&str> = s
+            .search(t0, t1, None, false)
+            .iter()
+            .map(|x| s.number(*x))
+            .collect();
         assert_eq!(all, vec!["b", "a"]);
-        let c: Vec<&str> = s.search(t0, t1, Some(&[900]), true).iter().map(|x| s.number(*x)).collect();
+        let c: Vec<&str> = s
+            .search(t0, t1, Some(&[900]), true)
+            .iter()
+            .map(|x| s.number(*x))
+            .collect();
         assert_eq!(c, vec!["a"]);
-        assert_eq!(s.value(s.slot_of("a").unwrap())["orderProgress"], json!(900));
+        assert_eq!(
+            s.value(s.slot_of("a").unwrap())["orderProgress"],
+            json!(900)
+        );
         assert_eq!(s.len(), 2);
     }
 
     #[test]
     fn bad_orders() {
         let mut s = Store::default();
-        assert_eq!(s.put(&json!({}), false), Err(StoreError::MissingOrderNumber));
+        assert_eq!(
+            s.put(&json!({}), false),
+            Err(StoreError::MissingOrderNumber)
+        );
         assert!(matches!(
             s.put(&order("a", "2025-12-01 10:00:00", 100), false),
             Err(StoreError::BadOrderDatetime(_))
