@@ -85,7 +85,7 @@ pub struct ServeArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct DemoArgs {
-    /// Number of donations to generate (donors ≈ 60 % of it).
+    /// Number of donations to generate (donors: 5/8 of it).
     #[arg(long, default_value_t = 8_000)]
     pub size: usize,
     /// Random seed of the synthetic data.

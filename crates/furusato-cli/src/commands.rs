@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use furusato_db::audit::{self, AuditEntry};
 use furusato_db::municipalities::{self, Municipality, NewMunicipality};
-use furusato_db::{users, Db, MunicipalityId};
+use furusato_db::{users, Db};
 use furusato_domain::{LocalGovCode, Role};
 
 use crate::cli::*;
@@ -619,9 +619,4 @@ fn finish(checks: Vec<(&str, Check)>) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
-}
-
-/// Resolves a municipality for commands that take `--municipality`.
-pub async fn tenant(db: &Db, code: &str) -> anyhow::Result<MunicipalityId> {
-    Ok(municipality_by_code(db, code).await?.tenant())
 }

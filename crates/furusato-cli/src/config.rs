@@ -1,7 +1,7 @@
 //! Resolving the database URL, the vault keys and the web settings from flags, environment and
 //! the optional `furusato.toml`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -125,8 +125,4 @@ pub fn web_settings(g: &Global) -> anyhow::Result<WebSettings> {
     let settings: WebSettings = fig.extract().context("invalid configuration")?;
     settings.validate().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     Ok(settings)
-}
-
-pub fn display(p: &Path) -> String {
-    p.display().to_string()
 }

@@ -21,10 +21,12 @@ pub mod donations;
 pub mod donors;
 pub mod error;
 pub mod gifts;
+pub mod imports;
 pub mod municipalities;
 pub mod partner_orders;
 pub mod reference;
 pub mod sessions;
+pub mod source_records;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod users;

@@ -169,3 +169,51 @@ pub async fn set_setting(db: &Db, id: MunicipalityId, key: &str, value: serde_js
         .rows_affected());
     tx.commit().await
 }
+
+/// Deletes every ledger row of a municipality (donations, donors, gifts, partners, intake records,
+/// vault entries) but keeps the municipality, its users and the audit trail. Used by
+/// `furusato demo --reset`; partner users lose their partner link.
+pub async fn delete_ledger_data(db: &Db, id: MunicipalityId) -> DbResult<()> {
+    const TABLES: &[&str] = &[
+        "donation_items",
+        "ship_tos",
+        "donation_changes",
+        "source_records",
+        "payment_records",
+        "match_reviews",
+        "donor_merges",
+        "donor_sources",
+        "vault_entries",
+        "imports",
+        "csv_profiles",
+        "text_mappings",
+        "mapping_reviews",
+        "sync_runs",
+        "sync_cursors",
+        "portal_accounts",
+        "jobs",
+        "counters",
+    ];
+    let mut tx = db.begin().await?;
+    for t in TABLES {
+        let sql = format!("DELETE FROM {t} WHERE municipality_id = $1");
+        crate::with_tx!(&mut tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.0)
+            .execute(conn)
+            .await?
+            .rows_affected());
+    }
+    // Merged donors point at each other; clear the links before deleting.
+    for sql in [
+        "UPDATE donors SET merged_into_id = NULL WHERE municipality_id = $1",
+        "DELETE FROM donations WHERE municipality_id = $1",
+        "DELETE FROM donors WHERE municipality_id = $1",
+        "DELETE FROM gift_versions WHERE municipality_id = $1",
+        "DELETE FROM gifts WHERE municipality_id = $1",
+        "UPDATE users SET partner_id = NULL WHERE municipality_id = $1",
+        "DELETE FROM partners WHERE municipality_id = $1",
+    ] {
+        crate::with_tx!(&mut tx, |conn| sqlx::query(sql).bind(id.0).execute(conn).await?.rows_affected());
+    }
+    tx.commit().await
+}

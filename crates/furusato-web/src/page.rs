@@ -76,3 +76,31 @@ impl Layout {
 pub fn role_label(role: Role) -> &'static str {
     role.label_ja()
 }
+
+/// "12,345" — counts on screens use thousands separators like amounts.
+pub fn fmt_count(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_get_separators() {
+        assert_eq!(super::fmt_count(0), "0");
+        assert_eq!(super::fmt_count(999), "999");
+        assert_eq!(super::fmt_count(1000), "1,000");
+        assert_eq!(super::fmt_count(1234567), "1,234,567");
+        assert_eq!(super::fmt_count(-1234), "-1,234");
+    }
+}

@@ -13,7 +13,7 @@ use time::{Date, Month};
 
 use crate::access::{CurrentUser, Permission};
 use crate::error::AppResult;
-use crate::page::Layout;
+use crate::page::{fmt_count, Layout};
 use crate::state::AppState;
 
 /// "/" sends each user to the start page of their role.
@@ -30,14 +30,14 @@ pub async fn home(user: CurrentUser) -> Response {
 /// One row of a month table, with a bar width for the small chart.
 pub struct MonthRow {
     pub label: String,
-    pub count: i64,
+    pub count: String,
     pub amount: String,
     pub bar: u32,
 }
 
 pub struct PortalRow {
     pub label: String,
-    pub count: i64,
+    pub count: String,
     pub amount: String,
     pub share: String,
 }
@@ -47,7 +47,7 @@ pub struct Period {
     pub range: String,
     pub months: Vec<MonthRow>,
     pub portals: Vec<PortalRow>,
-    pub total_count: i64,
+    pub total_count: String,
     pub total_amount: String,
 }
 
@@ -57,10 +57,10 @@ pub struct DashboardPage {
     layout: Layout,
     periods: Vec<Period>,
     fiscal_title: String,
-    fiscal_count: i64,
+    fiscal_count: String,
     fiscal_amount: String,
     calendar_amount: String,
-    unpaid: i64,
+    unpaid: String,
     year: i32,
     prev_fy: i32,
     next_fy: i32,
@@ -99,13 +99,13 @@ fn period(title: String, from: Date, to: Date, months: Vec<MonthFigure>, portals
             let (count, amount) = f.map(|f| (f.count, f.amount)).unwrap_or((0, 0));
             MonthRow {
                 label: format!("{y}年{}月", m as u8),
-                count,
+                count: fmt_count(count),
                 amount: Yen::new(amount).to_string(),
                 bar: ((amount as f64 / max as f64) * 100.0).round() as u32,
             }
         })
         .collect();
-    let total_count = months.iter().map(|m| m.count).sum();
+    let total_count: i64 = months.iter().map(|m| m.count).sum();
     let total_amount: i64 = months.iter().map(|m| m.amount).sum();
     let portal_rows = portals
         .iter()
@@ -114,7 +114,7 @@ fn period(title: String, from: Date, to: Date, months: Vec<MonthFigure>, portals
                 None => "直接（振込・窓口など）".to_string(),
                 Some(s) => Portal::parse(s).map(|p| p.label_ja().to_string()).unwrap_or_else(|_| s.to_string()),
             },
-            count: p.count,
+            count: fmt_count(p.count),
             amount: Yen::new(p.amount).to_string(),
             share: if total_amount > 0 {
                 format!("{:.1}%", p.amount as f64 * 100.0 / total_amount as f64)
@@ -128,7 +128,7 @@ fn period(title: String, from: Date, to: Date, months: Vec<MonthFigure>, portals
         range: format!("{} 〜 {}", jst::format_date_ja(from), jst::format_date_ja(to)),
         months: rows,
         portals: portal_rows,
-        total_count,
+        total_count: fmt_count(total_count),
         total_amount: Yen::new(total_amount).to_string(),
     }
 }
@@ -167,11 +167,11 @@ pub async fn show(
     Ok(DashboardPage {
         layout,
         fiscal_title: fiscal.title.clone(),
-        fiscal_count: fiscal.total_count,
+        fiscal_count: fiscal.total_count.clone(),
         fiscal_amount: fiscal.total_amount.clone(),
         calendar_amount: calendar.total_amount.clone(),
         periods: vec![fiscal, calendar],
-        unpaid,
+        unpaid: fmt_count(unpaid),
         year,
         prev_fy: fy - 1,
         next_fy: fy + 1,

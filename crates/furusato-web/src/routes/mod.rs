@@ -5,6 +5,10 @@ pub mod account;
 pub mod auth;
 pub mod dashboard;
 pub mod assets;
+pub mod api;
+pub mod donations;
+pub mod donors;
+pub mod partner;
 
 use axum::http::Method;
 use axum::routing::{get, post};
@@ -32,5 +36,9 @@ pub fn routes(state: AppState) -> Routes {
     r.add(p.clone(), "/account/totp/disable", LoggedIn, Audit::None, "account.totp_disable", post(account::totp_disable));
     r.add(g.clone(), "/", LoggedIn, Audit::None, "home", get(dashboard::home));
     r.add(g.clone(), "/dashboard", Perm(Permission::Dashboard), Audit::None, "dashboard.view", get(dashboard::show));
+    donors::register(&mut r);
+    donations::register(&mut r);
+    partner::register(&mut r);
+    api::register(&mut r);
     r
 }

@@ -117,7 +117,6 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser, RawQuery(raw
 #[template(path = "partner_order_show.html")]
 pub struct OrderPage {
     layout: Layout,
-    partner: String,
     o: OrderRow,
 }
 
@@ -128,5 +127,5 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser, Path(id): Pa
     let line = partner_orders::get(&state.db, user.tenant, pid, id).await?.ok_or(AppError::NotFound)?;
     let title = format!("発注明細 {}", line.donation_number);
     let layout = Layout::new(&state, &user, title, "/partner/orders").await;
-    Ok(OrderPage { layout, partner: partner_name(&state, &user, pid).await?, o: OrderRow::from_line(&line) })
+    Ok(OrderPage { layout, o: OrderRow::from_line(&line) })
 }

@@ -1,0 +1,252 @@
+//! Source records: every version of every record received from outside (楽天 order JSON, a CSV
+//! row), kept compressed as evidence. A record whose bytes did not change is not stored again.
+
+use std::io::{Read, Write};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::args::Arg;
+use crate::{with_db, with_tx, Db, DbError, DbResult, MunicipalityId, Tx, new_id};
+
+/// A record to keep.
+#[derive(Clone, Debug)]
+pub struct NewSourceRecord<'a> {
+    /// `rakuten`, `csv:choice`, `csv:redhouse`, `csv:<profile>`, `manual`
+    pub source: &'a str,
+    pub external_id: &'a str,
+    pub raw: &'a [u8],
+    pub donation_id: Option<Uuid>,
+    pub donor_id: Option<Uuid>,
+    pub import_id: Option<Uuid>,
+    pub sync_run_id: Option<Uuid>,
+    pub received_at: OffsetDateTime,
+}
+
+/// What [`put`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// First time this record was seen: version 1.
+    New,
+    /// The record changed: stored as this new version.
+    Changed { version: i64 },
+    /// Same bytes as the latest version: nothing stored.
+    Unchanged,
+}
+
+pub fn content_hash(raw: &[u8]) -> Vec<u8> {
+    Sha256::digest(raw).to_vec()
+}
+
+pub fn compress(raw: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::with_capacity(raw.len() / 3), flate2::Compression::fast());
+    // Writing to a Vec cannot fail.
+    let _ = enc.write_all(raw);
+    enc.finish().unwrap_or_default()
+}
+
+pub fn decompress(stored: &[u8]) -> DbResult<Vec<u8>> {
+    let mut out = Vec::with_capacity(stored.len() * 4);
+    flate2::read::DeflateDecoder::new(stored)
+        .read_to_end(&mut out)
+        .map_err(|e| DbError::Corrupt(format!("source record does not decompress: {e}")))?;
+    Ok(out)
+}
+
+/// The latest (version, hash) of a record, if any.
+pub async fn latest(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    source: &str,
+    external_id: &str,
+) -> DbResult<Option<(i64, Vec<u8>)>> {
+    const SQL: &str = "SELECT version, content_hash FROM source_records WHERE municipality_id = $1 AND source = $2 \
+        AND external_id = $3 ORDER BY version DESC LIMIT 1";
+    Ok(with_tx!(tx, |conn| sqlx::query_as::<_, (i64, Vec<u8>)>(SQL)
+        .bind(tenant.0)
+        .bind(source)
+        .bind(external_id)
+        .fetch_optional(conn)
+        .await?))
+}
+
+/// Column list for bulk inserts matching [`insert_row`].
+pub const INSERT_COLUMNS: [&str; 12] = [
+    "id",
+    "municipality_id",
+    "source",
+    "external_id",
+    "version",
+    "content_hash",
+    "raw_deflate",
+    "donation_id",
+    "donor_id",
+    "import_id",
+    "sync_run_id",
+    "received_at",
+];
+
+/// The bound values of one row (for bulk loads that already know the version).
+pub fn insert_row(tenant: MunicipalityId, r: &NewSourceRecord<'_>, version: i64, hash: Vec<u8>) -> Vec<Arg> {
+    vec![
+        Arg::Uuid(new_id()),
+        Arg::Uuid(tenant.0),
+        Arg::Text(r.source.to_string()),
+        Arg::Text(r.external_id.to_string()),
+        Arg::Int(version),
+        Arg::Bytes(hash),
+        Arg::Bytes(compress(r.raw)),
+        Arg::OptUuid(r.donation_id),
+        Arg::OptUuid(r.donor_id),
+        Arg::OptUuid(r.import_id),
+        Arg::OptUuid(r.sync_run_id),
+        Arg::Timestamp(r.received_at),
+    ]
+}
+
+/// Stores the record as a new version unless its bytes equal the latest version.
+pub async fn put(tx: &mut Tx, tenant: MunicipalityId, r: &NewSourceRecord<'_>) -> DbResult<PutOutcome> {
+    let hash = content_hash(r.raw);
+    let (version, outcome) = match latest(tx, tenant, r.source, r.external_id).await? {
+        Some((_, h)) if h == hash => return Ok(PutOutcome::Unchanged),
+        Some((v, _)) => (v + 1, PutOutcome::Changed { version: v + 1 }),
+        None => (1, PutOutcome::New),
+    };
+    crate::dialect::bulk_insert(tx, "source_records", &INSERT_COLUMNS, vec![insert_row(tenant, r, version, hash)], "")
+        .await?;
+    Ok(outcome)
+}
+
+/// A stored version, decompressed.
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceRecord {
+    pub id: Uuid,
+    pub source: String,
+    pub external_id: String,
+    pub version: i64,
+    pub raw: String,
+    pub donation_id: Option<Uuid>,
+    pub donor_id: Option<Uuid>,
+    pub import_id: Option<Uuid>,
+    pub sync_run_id: Option<Uuid>,
+    pub received_at: OffsetDateTime,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    source: String,
+    external_id: String,
+    version: i64,
+    raw_deflate: Vec<u8>,
+    donation_id: Option<Uuid>,
+    donor_id: Option<Uuid>,
+    import_id: Option<Uuid>,
+    sync_run_id: Option<Uuid>,
+    received_at: OffsetDateTime,
+}
+
+impl Row {
+    fn into_record(self) -> DbResult<SourceRecord> {
+        let raw = decompress(&self.raw_deflate)?;
+        Ok(SourceRecord {
+            id: self.id,
+            source: self.source,
+            external_id: self.external_id,
+            version: self.version,
+            raw: String::from_utf8_lossy(&raw).into_owned(),
+            donation_id: self.donation_id,
+            donor_id: self.donor_id,
+            import_id: self.import_id,
+            sync_run_id: self.sync_run_id,
+            received_at: self.received_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, source, external_id, version, raw_deflate, donation_id, donor_id, import_id, sync_run_id, received_at";
+
+/// Every version received for a donation, oldest first.
+pub async fn for_donation(db: &Db, tenant: MunicipalityId, donation_id: Uuid) -> DbResult<Vec<SourceRecord>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM source_records WHERE municipality_id = $1 AND donation_id = $2 ORDER BY source, external_id, version"
+    );
+    let rows = with_db!(db, |pool| sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(donation_id)
+        .fetch_all(pool)
+        .await?);
+    rows.into_iter().map(Row::into_record).collect()
+}
+
+/// Every version of one external record, oldest first.
+pub async fn versions(
+    db: &Db,
+    tenant: MunicipalityId,
+    source: &str,
+    external_id: &str,
+) -> DbResult<Vec<SourceRecord>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM source_records WHERE municipality_id = $1 AND source = $2 AND external_id = $3 ORDER BY version"
+    );
+    let rows = with_db!(db, |pool| sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(source)
+        .bind(external_id)
+        .fetch_all(pool)
+        .await?);
+    rows.into_iter().map(Row::into_record).collect()
+}
+
+/// Records a change of a donation (sync update, cancellation, manual correction) for its history.
+pub async fn record_change(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    donation_id: Uuid,
+    source: &str,
+    actor: &str,
+    summary: &str,
+    fields: &serde_json::Value,
+) -> DbResult<()> {
+    crate::dialect::bulk_insert(
+        tx,
+        "donation_changes",
+        &["id", "municipality_id", "donation_id", "at", "source", "actor", "summary", "fields"],
+        vec![vec![
+            Arg::Uuid(new_id()),
+            Arg::Uuid(tenant.0),
+            Arg::Uuid(donation_id),
+            Arg::Timestamp(crate::now_utc()),
+            Arg::Text(source.to_string()),
+            Arg::Text(actor.to_string()),
+            Arg::Text(summary.to_string()),
+            Arg::Text(fields.to_string()),
+        ]],
+        "",
+    )
+    .await?;
+    Ok(())
+}
+
+/// A change of a donation, for its history.
+#[derive(Clone, Debug, sqlx::FromRow, Serialize)]
+pub struct DonationChange {
+    pub id: Uuid,
+    pub at: OffsetDateTime,
+    pub source: String,
+    pub actor: String,
+    pub summary: String,
+    pub fields: String,
+}
+
+pub async fn changes(db: &Db, tenant: MunicipalityId, donation_id: Uuid) -> DbResult<Vec<DonationChange>> {
+    const SQL: &str = "SELECT id, at, source, actor, summary, fields FROM donation_changes \
+        WHERE municipality_id = $1 AND donation_id = $2 ORDER BY at";
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, DonationChange>(SQL)
+        .bind(tenant.0)
+        .bind(donation_id)
+        .fetch_all(pool)
+        .await?))
+}
