@@ -41,6 +41,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(cmd) => crate::cmd_export::run(g, cmd).await,
         Command::Dev(cmd) => crate::cmd_sync::run_dev(g, cmd).await,
         Command::Bench(cmd) => crate::cmd_bench::run(g, cmd).await,
+        Command::Erase(args) => crate::cmd_erase::run(g, args).await,
     }
 }
 
@@ -67,6 +68,7 @@ pub async fn serve_db(
         .with_context(|| format!("cannot listen on {listen} (is another server running there? use --listen)"))?;
     let addr = listener.local_addr()?;
     println!("furusato is serving on http://{addr}/  (Ctrl-C to stop)");
+    let _worker = furusato_intake::worker::spawn(db.clone(), keys.clone()); // 楽天 syncs (scheduled and requested) and other jobs
     let state = furusato_web::AppState::new(db, settings, keys);
     furusato_web::serve(listener, state, shutdown_signal()).await.context("server error")?;
     println!("stopped");
@@ -336,7 +338,7 @@ async fn keys(g: &Global, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             )
             .await?;
             println!(
-                "re-encrypted {entries} vault entries and {secrets} TOTP secrets with key {}. Old keys stay in the file until you remove them.",
+                "re-encrypted {entries} vault entries and {secrets} TOTP secrets with key {}. Old keys stay in the file until you remove them. Restart `furusato serve` so that it loads the new key.",
                 ring.active_key_id()
             );
         }
@@ -369,7 +371,10 @@ async fn audit_cmd(g: &Global, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
             let report = audit::verify(&db).await?;
             match report.first_broken {
                 None => {
+                    let (seq, hash) = audit::head(&db).await?;
                     println!("audit trail intact: {} entries, hash chain verified", report.checked);
+                    println!("chain head: #{seq} {}", hex::encode(hash));
+                    println!("(keep this line outside the database, e.g. in the operations log: a later run must show the same head or a longer chain)");
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(b) => {
@@ -576,7 +581,7 @@ async fn doctor(g: &Global) -> anyhow::Result<ExitCode> {
     }
     match config::web_settings(g) {
         Ok(s) => {
-            let personal = ["city", "city_admin", "operator", "operator_admin", "auditor"];
+            let personal = ["city", "city_admin", "operator", "operator_admin", "partner", "auditor"];
             let missing: Vec<_> = personal.iter().filter(|r| !s.totp_required(Role::parse(r).unwrap_or(Role::City))).collect();
             if missing.is_empty() {
                 checks.push(("second factor", Check::Ok("required for every role that sees personal data".into())));

@@ -15,7 +15,7 @@ use crate::cli::Global;
 
 pub fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "info,sqlx=warn,tower_http=warn",
+        0 => "info,sqlx=error,tower_http=warn",
         1 => "debug,sqlx=info,hyper=info",
         _ => "trace",
     };

@@ -8,7 +8,8 @@
 //! The log never stores personal data values (no names, addresses, numbers): only who, when, from
 //! where, what action, which record (by id), and the reason typed for reveals and exports.
 
-use futures::TryStreamExt;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::{Date, OffsetDateTime};
@@ -299,6 +300,44 @@ pub async fn for_each(
     Ok(n)
 }
 
+/// The sequence number of the newest entry of the whole log (0 when empty). An export bounded by
+/// it is a stable snapshot: the log is append-only, so nothing at or below it changes afterwards.
+pub async fn head_seq(db: &Db) -> DbResult<i64> {
+    const SQL: &str = "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM audit_log";
+    Ok(with_db!(db, |pool| sqlx::query_scalar(SQL).fetch_one(pool).await?))
+}
+
+/// How many of the tenant's entries match `filter` with `seq <= until_seq` (no cap).
+pub async fn count_until(db: &Db, tenant: MunicipalityId, filter: &AuditFilter, until_seq: i64) -> DbResult<i64> {
+    let mut args = Args::new();
+    let wh = filter.conditions(tenant, &mut args);
+    let seq = args.int(until_seq);
+    let sql = format!("SELECT COUNT(*) FROM audit_log WHERE {wh} AND seq <= {seq}");
+    Ok(with_db!(db, |pool| bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)), args)
+        .fetch_one(pool)
+        .await?))
+}
+
+/// Every entry of the tenant matching `filter` with `seq <= until_seq`, oldest first, read from a
+/// database cursor one row at a time (for the streamed CSV export; unlike [`for_each`] the caller
+/// pulls rows, so it can wait for a slow HTTP client in between). The stream holds one pooled
+/// connection until it ends.
+pub fn rows<'a>(
+    db: &'a Db,
+    tenant: MunicipalityId,
+    filter: &AuditFilter,
+    until_seq: i64,
+) -> BoxStream<'a, DbResult<AuditRow>> {
+    let mut args = Args::new();
+    let wh = filter.conditions(tenant, &mut args);
+    let seq = args.int(until_seq);
+    let sql = format!("SELECT {ROW_COLUMNS} FROM audit_log WHERE {wh} AND seq <= {seq} ORDER BY seq");
+    with_db!(db, |pool| bind_args!(sqlx::query_as::<_, AuditRow>(sqlx::AssertSqlSafe(sql)), args)
+        .fetch(pool)
+        .map_err(DbError::from)
+        .boxed())
+}
+
 /// Result of [`verify`].
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -388,4 +427,112 @@ pub async fn verify(db: &Db) -> DbResult<VerifyReport> {
         }
     }
     Ok(VerifyReport { checked, first_broken: broken })
+}
+
+/// The chain head: (number of entries, hash of the last entry). Record it outside the database
+/// (e.g. in the daily operations log) to anchor the chain: a rewrite of the whole log by someone
+/// with database access would then no longer match the recorded head.
+pub async fn head(db: &Db) -> DbResult<(i64, Vec<u8>)> {
+    const HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
+    Ok(with_db!(db, |pool| sqlx::query_as(HEAD).fetch_one(pool).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Tampering behind the application's back (plain SQL on the tables) is found by [`verify`].
+
+    use super::*;
+    use crate::testing::test_db;
+
+    async fn seeded(n: usize) -> crate::testing::TestDb {
+        let db = test_db().await;
+        for i in 0..n {
+            let e = AuditEntry::cli(None, "test.entry").target("thing", i).reason("検査");
+            record(&db, &e).await.expect("append");
+        }
+        let report = verify(&db).await.expect("verify");
+        assert_eq!(report, VerifyReport { checked: n as u64, first_broken: None });
+        db
+    }
+
+    async fn exec(db: &Db, sql: &str) {
+        with_db!(db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(pool)
+            .await
+            .expect("tamper statement")
+            .rows_affected());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_updated_entry_is_reported_as_modified() {
+        let db = seeded(5).await;
+        exec(&db, "UPDATE audit_log SET reason = 'changed' WHERE seq = 3").await;
+        let r = verify(&db).await.unwrap();
+        assert_eq!(r.first_broken, Some(BrokenLink { seq: 3, problem: BrokenKind::Modified }));
+        assert_eq!(r.checked, 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rewritten_entry_with_a_recomputed_hash_breaks_the_next_link() {
+        let db = seeded(5).await;
+        // A forger who knows the algorithm recomputes the row's own hash; the next entry still
+        // points at the original one.
+        let sql = format!("SELECT {ROW_COLUMNS} FROM audit_log WHERE seq = 2");
+        let mut row: AuditRow = with_db!(&*db, |pool| sqlx::query_as::<_, AuditRow>(sqlx::AssertSqlSafe(sql))
+            .fetch_one(pool)
+            .await
+            .unwrap());
+        row.action = "test.forged".into();
+        let forged = row.expected_hash();
+        with_db!(&*db, |pool| sqlx::query("UPDATE audit_log SET action = $1, hash = $2 WHERE seq = 2")
+            .bind(&row.action)
+            .bind(&forged[..])
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected());
+        let r = verify(&db).await.unwrap();
+        assert_eq!(r.first_broken, Some(BrokenLink { seq: 3, problem: BrokenKind::ChainMismatch }));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_deleted_entry_is_reported_as_missing() {
+        let db = seeded(5).await;
+        exec(&db, "DELETE FROM audit_log WHERE seq = 3").await;
+        let r = verify(&db).await.unwrap();
+        assert_eq!(r.first_broken, Some(BrokenLink { seq: 4, problem: BrokenKind::Missing { expected: 3 } }));
+        assert_eq!(r.first_broken.unwrap().to_string(), "entries #3..#3 are missing (deleted)");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn deleting_the_newest_entries_is_a_head_mismatch() {
+        let db = seeded(5).await;
+        exec(&db, "DELETE FROM audit_log WHERE seq >= 4").await;
+        let r = verify(&db).await.unwrap();
+        assert_eq!(
+            r.first_broken,
+            Some(BrokenLink { seq: 4, problem: BrokenKind::HeadMismatch { head_seq: 5, last_seq: 3 } })
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_export_stream_is_bounded_and_in_order() {
+        let db = test_db().await;
+        let t = MunicipalityId(new_id());
+        let other = MunicipalityId(new_id());
+        for i in 0..4 {
+            let mut e = AuditEntry::cli(Some(if i % 2 == 0 { t } else { other }), "donor.view");
+            e.target_id = i.to_string();
+            record(&db, &e).await.unwrap();
+        }
+        let head = head_seq(&db).await.unwrap();
+        assert_eq!(head, 4);
+        // Appended after the snapshot: not part of it.
+        record(&db, &AuditEntry::cli(Some(t), "donor.view")).await.unwrap();
+        let f = AuditFilter { action: Some("donor".into()), ..Default::default() };
+        assert_eq!(count_until(&db, t, &f, head).await.unwrap(), 2);
+        let got: Vec<AuditRow> = rows(&db, t, &f, head).try_collect().await.unwrap();
+        assert_eq!(got.iter().map(|r| r.target_id.as_str()).collect::<Vec<_>>(), ["0", "2"]);
+        assert!(got[0].seq < got[1].seq);
+    }
 }

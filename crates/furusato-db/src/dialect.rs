@@ -69,3 +69,51 @@ pub async fn analyze(db: &crate::Db) -> DbResult<()> {
     }
     Ok(())
 }
+
+/// The non-unique secondary indexes of `tables`, as (name, CREATE statement), read from the
+/// database's own catalogue (so they always match the migrations).
+async fn secondary_indexes(db: &crate::Db, tables: &[&str]) -> DbResult<Vec<(String, String)>> {
+    let mut out = vec![];
+    for t in tables {
+        let rows: Vec<(String, String)> = match db {
+            // SQLite: explicit indexes have their SQL; unique constraints' autoindexes have NULL.
+            crate::Db::Sqlite(pool) => sqlx::query_as(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 \
+                 AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'",
+            )
+            .bind(*t)
+            .fetch_all(pool)
+            .await?,
+            // PostgreSQL: skip primary keys and unique constraints.
+            crate::Db::Postgres(pool) => sqlx::query_as(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() \
+                 AND i.tablename = $1 AND i.indexdef NOT LIKE 'CREATE UNIQUE%'",
+            )
+            .bind(*t)
+            .fetch_all(pool)
+            .await?,
+        };
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Drops the secondary indexes of `tables` for a large load and returns what is needed to put
+/// them back with [`restore_indexes`]. Building an index once after the load is much faster than
+/// updating it row by row. Only for loads into tables nobody else is writing (demo, benchmarks).
+pub async fn drop_secondary_indexes(db: &crate::Db, tables: &[&str]) -> DbResult<Vec<(String, String)>> {
+    let indexes = secondary_indexes(db, tables).await?;
+    for (name, _) in &indexes {
+        let sql = format!("DROP INDEX {name}");
+        crate::with_db!(db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?.rows_affected());
+    }
+    Ok(indexes)
+}
+
+/// Re-creates indexes saved by [`drop_secondary_indexes`].
+pub async fn restore_indexes(db: &crate::Db, indexes: Vec<(String, String)>) -> DbResult<()> {
+    for (_, sql) in indexes {
+        crate::with_db!(db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?.rows_affected());
+    }
+    Ok(())
+}

@@ -96,7 +96,8 @@ const IMPORT_COLUMNS: &str = "id, kind, profile, file_name, file_sha256, \
     CAST(LENGTH(file_bytes) AS BIGINT) AS file_size, encoding, status, rows_total, rows_ok, rows_error, \
     created, updated, unchanged, errors, created_by, created_at, committed_at";
 
-/// A file to store (status `previewed`).
+/// A file to store. For a `previewed` import, `created`/`updated`/`unchanged` hold the figures
+/// the preview expects; they are replaced by the real ones on commit.
 #[derive(Clone, Debug)]
 pub struct NewImport<'a> {
     pub kind: &'a str,
@@ -104,9 +105,14 @@ pub struct NewImport<'a> {
     pub file_name: &'a str,
     pub file_bytes: &'a [u8],
     pub encoding: &'a str,
+    /// See [`status`].
+    pub status: &'a str,
     pub rows_total: i64,
     pub rows_ok: i64,
     pub rows_error: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
     /// JSON array of row errors.
     pub errors: &'a str,
     pub created_by: &'a str,
@@ -121,8 +127,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Stores an uploaded file with its preview counts; returns the import's id.
 pub async fn insert(tx: &mut Tx, tenant: MunicipalityId, i: &NewImport<'_>) -> DbResult<Uuid> {
     const SQL: &str = "INSERT INTO imports (id, municipality_id, kind, profile, file_name, file_sha256, \
-        file_bytes, encoding, status, rows_total, rows_ok, rows_error, errors, created_by, created_at) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+        file_bytes, encoding, status, rows_total, rows_ok, rows_error, created, updated, unchanged, errors, \
+        created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
     let id = new_id();
     let sha = sha256_hex(i.file_bytes);
     with_tx!(tx, |conn| sqlx::query(SQL)
@@ -134,15 +140,19 @@ pub async fn insert(tx: &mut Tx, tenant: MunicipalityId, i: &NewImport<'_>) -> D
         .bind(&sha)
         .bind(i.file_bytes)
         .bind(i.encoding)
-        .bind(status::PREVIEWED)
+        .bind(i.status)
         .bind(i.rows_total)
         .bind(i.rows_ok)
         .bind(i.rows_error)
+        .bind(i.created)
+        .bind(i.updated)
+        .bind(i.unchanged)
         .bind(i.errors)
         .bind(i.created_by)
         .bind(now_utc())
         .execute(conn)
-        .await?);
+        .await?
+        .rows_affected());
     Ok(id)
 }
 
@@ -221,6 +231,8 @@ pub async fn claim_for_commit(tx: &mut Tx, tenant: MunicipalityId, id: Uuid) -> 
 /// The outcome written when an import is committed.
 #[derive(Clone, Debug, Default)]
 pub struct ImportOutcome {
+    /// `utf8` | `utf8_bom` | `cp932`.
+    pub encoding: String,
     pub rows_total: i64,
     pub rows_ok: i64,
     pub rows_error: i64,
@@ -234,7 +246,7 @@ pub struct ImportOutcome {
 /// Marks an import committed with its figures (inside the commit's transaction).
 pub async fn mark_committed(tx: &mut Tx, tenant: MunicipalityId, id: Uuid, o: &ImportOutcome) -> DbResult<()> {
     const SQL: &str = "UPDATE imports SET status = 'committed', rows_total = $3, rows_ok = $4, rows_error = $5, \
-        created = $6, updated = $7, unchanged = $8, errors = $9, committed_at = $10 \
+        created = $6, updated = $7, unchanged = $8, errors = $9, committed_at = $10, encoding = $11 \
         WHERE municipality_id = $1 AND id = $2";
     let n = with_tx!(tx, |conn| sqlx::query(SQL)
         .bind(tenant.0)
@@ -247,6 +259,7 @@ pub async fn mark_committed(tx: &mut Tx, tenant: MunicipalityId, id: Uuid, o: &I
         .bind(o.unchanged)
         .bind(&o.errors)
         .bind(now_utc())
+        .bind(&o.encoding)
         .execute(conn)
         .await?
         .rows_affected());
@@ -256,15 +269,15 @@ pub async fn mark_committed(tx: &mut Tx, tenant: MunicipalityId, id: Uuid, o: &I
     Ok(())
 }
 
-/// Sets the status of a previewed import (`discarded`, `failed`); false if it was not previewed.
-pub async fn set_status_if_previewed(db: &Db, tenant: MunicipalityId, id: Uuid, new_status: &str) -> DbResult<bool> {
+/// Sets the status of a previewed import (e.g. `discarded`); false if it was not previewed.
+pub async fn set_status_if_previewed(tx: &mut Tx, tenant: MunicipalityId, id: Uuid, new_status: &str) -> DbResult<bool> {
     const SQL: &str =
         "UPDATE imports SET status = $3 WHERE municipality_id = $1 AND id = $2 AND status = 'previewed'";
-    let n = crate::with_db!(db, |pool| sqlx::query(SQL)
+    let n = with_tx!(tx, |conn| sqlx::query(SQL)
         .bind(tenant.0)
         .bind(id)
         .bind(new_status)
-        .execute(pool)
+        .execute(conn)
         .await?
         .rows_affected());
     Ok(n == 1)
@@ -881,11 +894,66 @@ pub async fn clear_items_and_ship_tos(tx: &mut Tx, tenant: MunicipalityId, donat
         .bind(tenant.0)
         .bind(donation_id)
         .execute(conn)
-        .await?);
+        .await?
+        .rows_affected());
     with_tx!(tx, |conn| sqlx::query(SHIP)
         .bind(tenant.0)
         .bind(donation_id)
         .execute(conn)
-        .await?);
+        .await?
+        .rows_affected());
     Ok(())
+}
+
+/// Changes a donation's payment status and 受領日 only if its status is still `from` (so that two
+/// operators, or an operator and a payment file, never both apply a change). Returns whether the
+/// row was changed.
+pub async fn set_payment_if(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    id: Uuid,
+    from: &str,
+    to: &str,
+    received_on: Option<Date>,
+) -> DbResult<bool> {
+    const SQL: &str = "UPDATE donations SET payment_status = $4, received_on = $5, updated_at = $6 \
+        WHERE municipality_id = $1 AND id = $2 AND payment_status = $3";
+    let n = with_tx!(tx, |conn| sqlx::query(SQL)
+        .bind(tenant.0)
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .bind(received_on)
+        .bind(now_utc())
+        .execute(conn)
+        .await?
+        .rows_affected());
+    Ok(n == 1)
+}
+
+/// Closes an open (unmatched or ambiguous) payment record: matched to a donation or ignored.
+/// Returns false when the record was not open any more.
+pub async fn close_payment_record(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    id: Uuid,
+    new_status: &str,
+    donation_id: Option<Uuid>,
+    note: &str,
+    by: &str,
+) -> DbResult<bool> {
+    const SQL: &str = "UPDATE payment_records SET status = $3, donation_id = $4, note = $5, matched_by = $6, \
+        matched_at = $7 WHERE municipality_id = $1 AND id = $2 AND status IN ('unmatched', 'ambiguous')";
+    let n = with_tx!(tx, |conn| sqlx::query(SQL)
+        .bind(tenant.0)
+        .bind(id)
+        .bind(new_status)
+        .bind(donation_id)
+        .bind(note)
+        .bind(by)
+        .bind(now_utc())
+        .execute(conn)
+        .await?
+        .rows_affected());
+    Ok(n == 1)
 }

@@ -19,12 +19,18 @@ pub mod dashboard;
 pub mod dialect;
 pub mod donations;
 pub mod donors;
+pub mod erasure;
 pub mod error;
+pub mod export;
 pub mod gifts;
+pub mod intake_sync;
+pub mod jobs;
+pub mod matching;
 pub mod imports;
 pub mod municipalities;
 pub mod partner_orders;
 pub mod reference;
+pub mod retention;
 pub mod sessions;
 pub mod source_records;
 #[cfg(any(test, feature = "testing"))]

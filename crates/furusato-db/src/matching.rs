@@ -55,33 +55,66 @@ impl CandidateKey {
     }
 }
 
+/// The query of one chunk of a candidate look-up.
+fn candidate_query(tenant: MunicipalityId, key: CandidateKey, chunk: &[&str]) -> (String, Args) {
+    let mut args = Args::new();
+    let t = args.uuid(tenant.0);
+    let list = chunk.iter().map(|v| args.text(*v)).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT {CANDIDATE_COLUMNS} FROM donors WHERE municipality_id = {t} AND {col} IN ({list}) \
+         AND merged_into_id IS NULL",
+        col = key.column()
+    );
+    (sql, args)
+}
+
+fn distinct_values(values: &[String]) -> Vec<&str> {
+    let mut wanted: Vec<&str> = values.iter().map(String::as_str).filter(|v| !v.is_empty()).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    wanted
+}
+
 /// Unmerged donors whose `key` column equals one of `values` (empty values are ignored), in
-/// chunks of [`IN_CHUNK`]. Each donor appears once even if several values match it.
+/// chunks of [`IN_CHUNK`], inside the caller's transaction (so donors it created are seen).
+/// Each donor appears once even if several values match it.
 pub async fn candidates_by(
     tx: &mut Tx,
     tenant: MunicipalityId,
     key: CandidateKey,
     values: &[String],
 ) -> DbResult<Vec<MatchCandidate>> {
-    let mut wanted: Vec<&str> = values.iter().map(String::as_str).filter(|v| !v.is_empty()).collect();
-    wanted.sort_unstable();
-    wanted.dedup();
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    for chunk in wanted.chunks(IN_CHUNK) {
-        let mut args = Args::new();
-        let t = args.uuid(tenant.0);
-        let list = chunk.iter().map(|v| args.text(*v)).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "SELECT {CANDIDATE_COLUMNS} FROM donors WHERE municipality_id = {t} AND {col} IN ({list}) \
-             AND merged_into_id IS NULL",
-            col = key.column()
-        );
+    for chunk in distinct_values(values).chunks(IN_CHUNK) {
+        let (sql, args) = candidate_query(tenant, key, chunk);
         let rows = with_tx!(tx, |conn| bind_args!(
             sqlx::query_as::<_, MatchCandidate>(sqlx::AssertSqlSafe(sql)),
             args
         )
         .fetch_all(conn)
+        .await?);
+        out.extend(rows.into_iter().filter(|r| seen.insert(r.id)));
+    }
+    Ok(out)
+}
+
+/// [`candidates_by`] outside a transaction (screens that only read).
+pub async fn candidates_by_db(
+    db: &Db,
+    tenant: MunicipalityId,
+    key: CandidateKey,
+    values: &[String],
+) -> DbResult<Vec<MatchCandidate>> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for chunk in distinct_values(values).chunks(IN_CHUNK) {
+        let (sql, args) = candidate_query(tenant, key, chunk);
+        let rows = with_db!(db, |pool| bind_args!(
+            sqlx::query_as::<_, MatchCandidate>(sqlx::AssertSqlSafe(sql)),
+            args
+        )
+        .fetch_all(pool)
         .await?);
         out.extend(rows.into_iter().filter(|r| seen.insert(r.id)));
     }

@@ -284,3 +284,148 @@ pub async fn reseal_totp_secret(db: &Db, id: Uuid, old: &[u8], new: &[u8]) -> Db
     let n = with_db!(db, |pool| sqlx::query(SQL).bind(id).bind(old).bind(new).execute(pool).await?.rows_affected());
     Ok(n == 1)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Transactional variants for the user-administration screen: each change commits together with
+// its audit entry (`audit::append` in the same transaction).
+
+/// Inserts a user inside the caller's transaction; a taken login is a [`DbError::Conflict`].
+pub async fn insert_tx(tx: &mut crate::Tx, u: &NewUser) -> DbResult<Uuid> {
+    const SQL: &str = "INSERT INTO users (id, municipality_id, login, display_name, role, partner_id, \
+        my_number_handler, password_hash, password_changed_at, must_change_password, created_at, updated_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $9)";
+    let id = new_id();
+    let now = now_utc();
+    let r = crate::with_tx!(tx, |conn| sqlx::query(SQL)
+        .bind(id)
+        .bind(u.municipality_id.0)
+        .bind(&u.login)
+        .bind(&u.display_name)
+        .bind(&u.role)
+        .bind(u.partner_id)
+        .bind(u.my_number_handler)
+        .bind(&u.password_hash)
+        .bind(now)
+        .bind(u.must_change_password)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()));
+    match r {
+        Ok(_) => Ok(id),
+        Err(e) => {
+            let e = DbError::from(e);
+            Err(if e.is_unique_violation() {
+                DbError::Conflict(format!("login {} is already taken", u.login))
+            } else {
+                e
+            })
+        }
+    }
+}
+
+fn one_user(n: u64) -> DbResult<()> {
+    if n == 0 { Err(DbError::NotFound("user")) } else { Ok(()) }
+}
+
+/// [`set_password`] inside the caller's transaction.
+pub async fn set_password_tx(
+    tx: &mut crate::Tx,
+    tenant: MunicipalityId,
+    id: Uuid,
+    password_hash: &str,
+    must_change: bool,
+) -> DbResult<()> {
+    const SQL: &str = "UPDATE users SET password_hash = $3, password_changed_at = $4, \
+        must_change_password = $5, failed_logins = 0, locked_until = NULL, updated_at = $4 \
+        WHERE municipality_id = $1 AND id = $2";
+    let n = crate::with_tx!(tx, |conn| sqlx::query(SQL)
+        .bind(tenant.0)
+        .bind(id)
+        .bind(password_hash)
+        .bind(now_utc())
+        .bind(must_change)
+        .execute(conn)
+        .await?
+        .rows_affected());
+    one_user(n)
+}
+
+/// [`unlock`] inside the caller's transaction.
+pub async fn unlock_tx(tx: &mut crate::Tx, tenant: MunicipalityId, id: Uuid) -> DbResult<()> {
+    const SQL: &str = "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $3 \
+        WHERE municipality_id = $1 AND id = $2";
+    let n = crate::with_tx!(tx, |conn| sqlx::query(SQL)
+        .bind(tenant.0)
+        .bind(id)
+        .bind(now_utc())
+        .execute(conn)
+        .await?
+        .rows_affected());
+    one_user(n)
+}
+
+/// [`update_access`] inside the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn update_access_tx(
+    tx: &mut crate::Tx,
+    tenant: MunicipalityId,
+    id: Uuid,
+    role: &str,
+    partner_id: Option<Uuid>,
+    my_number_handler: bool,
+    disabled: bool,
+) -> DbResult<()> {
+    const SQL: &str = "UPDATE users SET role = $3, partner_id = $4, my_number_handler = $5, \
+        disabled = $6, updated_at = $7 WHERE municipality_id = $1 AND id = $2";
+    let n = crate::with_tx!(tx, |conn| sqlx::query(SQL)
+        .bind(tenant.0)
+        .bind(id)
+        .bind(role)
+        .bind(partner_id)
+        .bind(my_number_handler)
+        .bind(disabled)
+        .bind(now_utc())
+        .execute(conn)
+        .await?
+        .rows_affected());
+    one_user(n)
+}
+
+/// Removes the second factor of a user (TOTP secret and every recovery code), inside the
+/// caller's transaction: the user enrols again at the next login when the role requires it.
+pub async fn clear_totp_tx(tx: &mut crate::Tx, tenant: MunicipalityId, id: Uuid) -> DbResult<()> {
+    const SQL: &str = "UPDATE users SET totp_secret_sealed = NULL, totp_enabled = FALSE, updated_at = $3 \
+        WHERE municipality_id = $1 AND id = $2";
+    let n = crate::with_tx!(tx, |conn| sqlx::query(SQL)
+        .bind(tenant.0)
+        .bind(id)
+        .bind(now_utc())
+        .execute(conn)
+        .await?
+        .rows_affected());
+    one_user(n)?;
+    crate::with_tx!(tx, |conn| sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+/// Ends every session of a user inside the caller's transaction (password reset, disable, role
+/// change). Returns how many sessions ended.
+pub async fn end_sessions_tx(tx: &mut crate::Tx, id: Uuid) -> DbResult<u64> {
+    Ok(crate::with_tx!(tx, |conn| sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?
+        .rows_affected()))
+}
+
+/// Accepts a TOTP time step once: true when `step` is newer than the last accepted one (a code
+/// cannot be replayed within its validity window).
+pub async fn accept_totp_step(db: &Db, id: Uuid, step: i64) -> DbResult<bool> {
+    const SQL: &str = "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)";
+    let n = with_db!(db, |pool| sqlx::query(SQL).bind(id).bind(step).execute(pool).await?.rows_affected());
+    Ok(n == 1)
+}

@@ -232,13 +232,18 @@ impl axum::extract::FromRequestParts<AppState> for ClientIp {
     }
 }
 
-/// The client address: the socket peer, or the first `X-Forwarded-For` hop when configured.
+/// The client address: the socket peer, or the last `X-Forwarded-For` hop when `trust_proxy` is set.
 pub fn client_ip(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> IpAddr {
     if state.settings.trust_proxy {
+        // The right-most hop is the one our own reverse proxy appended; anything to its left was
+        // sent by the client and cannot be trusted (it would let a client pick its IP address).
         if let Some(ip) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter(|v| !v.trim().is_empty())
+            .next_back()
             .and_then(|v| v.trim().parse().ok())
         {
             return ip;
@@ -308,7 +313,8 @@ pub async fn guard(
         return deny(&spec, AppError::Forbidden);
     };
     if !state.settings.ip_allowed(role, ip) {
-        tracing::warn!(login = %user.login, %ip, "login from an address outside the role's allow-list");
+        tracing::warn!(login = %user.login, %ip, "request from an address outside the role's allow-list");
+        record_denial(&state, &user, role, ip, &spec, "access.ip_denied", &params).await;
         return deny(
             &spec,
             AppError::BadRequest("このネットワークからは利用できません。許可された場所から接続してください。".into()),
@@ -348,6 +354,7 @@ pub async fn guard(
     }
     if let Access::Perm(p) = spec.access {
         if !allows(role, user.my_number_handler, p) {
+            record_denial(&state, &user, role, ip, &spec, "access.denied", &params).await;
             return deny(&spec, AppError::Forbidden);
         }
     }
@@ -357,6 +364,7 @@ pub async fn guard(
         let (parts, body) = req.into_parts();
         let (ok, body) = session::check_csrf(&parts, body, &sess.csrf_token, state.settings.max_upload_mb).await;
         if !ok {
+            record_denial(&state, &user, role, ip, &spec, "access.csrf_rejected", &params).await;
             return deny(&spec, AppError::Csrf);
         }
         req = Request::from_parts(parts, body);
@@ -403,12 +411,10 @@ pub async fn guard(
         }
     }
     let mut response = response;
-    if !spec.api {
-        // Pages with personal data must not be kept by shared browsers or proxies.
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-    }
+    // Pages and API answers with personal data must not be kept by shared browsers or proxies.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     response
 }
 
@@ -416,6 +422,35 @@ pub async fn guard(
 /// (in the same transaction as its change), so that [`guard`] does not add a generic one.
 #[derive(Clone, Copy, Debug)]
 pub struct Audited;
+
+/// Records a refused request (permission, CSRF, network) in the audit trail: probing other
+/// roles' screens is itself worth an auditor's attention.
+async fn record_denial(
+    state: &AppState,
+    user: &User,
+    role: Role,
+    ip: IpAddr,
+    spec: &RouteSpec,
+    action: &str,
+    params: &RawPathParams,
+) {
+    let target_id = params.iter().find(|(k, _)| *k == "id").map(|(_, v)| v.to_string()).unwrap_or_default();
+    let entry = AuditEntry {
+        municipality_id: Some(user.tenant()),
+        user_id: Some(user.id),
+        user_login: user.login.clone(),
+        role: role.as_str().to_string(),
+        ip: ip.to_string(),
+        action: action.to_string(),
+        target_kind: target_kind(spec.action).to_string(),
+        target_id,
+        detail: serde_json::json!({"method": spec.method.as_str(), "route": spec.path, "wanted": spec.action}),
+        ..Default::default()
+    };
+    if let Err(e) = audit::record(&state.db, &entry).await {
+        tracing::error!(error = %e, "audit record of a denied request failed");
+    }
+}
 
 /// "donor.view" → "donor"
 fn target_kind(action: &str) -> &str {

@@ -66,14 +66,22 @@ fn open(state: &AppState, user: &User, sealed: &[u8]) -> AppResult<Totp> {
     totp_for(secret.to_vec(), &user.login)
 }
 
-/// Checks a 6-digit code against a sealed secret.
-pub fn check_code(state: &AppState, user: &User, sealed: &[u8], code: &str) -> AppResult<bool> {
+/// Checks a 6-digit code against a sealed secret; returns the matched time step.
+pub fn check_code(state: &AppState, user: &User, sealed: &[u8], code: &str) -> AppResult<Option<u64>> {
     let code: String = code.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
     let code = furusato_domain::normalize::normalize_digits(&code);
     if code.len() != 6 {
-        return Ok(false);
+        return Ok(None);
     }
-    Ok(open(state, user, sealed)?.check_current(&code).is_some())
+    Ok(open(state, user, sealed)?.check_current(&code))
+}
+
+/// Checks a code and accepts its time step only once (no replay within the 90-second window).
+pub async fn accept_code(state: &AppState, user: &User, sealed: &[u8], code: &str) -> AppResult<bool> {
+    match check_code(state, user, sealed, code)? {
+        Some(step) => Ok(users::accept_totp_step(&state.db, user.id, step as i64).await?),
+        None => Ok(false),
+    }
 }
 
 /// Login step: a TOTP code, or one unused recovery code (consumed).
@@ -84,7 +92,7 @@ pub async fn verify_login_code(state: &AppState, user: &User, input: &str) -> Ap
     let trimmed = input.trim();
     let digits = furusato_domain::normalize::normalize_digits(trimmed);
     if digits.len() == 6 && trimmed.chars().count() <= 8 {
-        return check_code(state, user, sealed, trimmed);
+        return accept_code(state, user, sealed, trimmed).await;
     }
     let hash = recovery_hash(trimmed);
     Ok(users::use_recovery_code(&state.db, user.id, &hash).await?)

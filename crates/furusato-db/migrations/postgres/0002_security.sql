@@ -53,7 +53,7 @@ CREATE TABLE vault_entries (
 CREATE INDEX vault_entries_bidx ON vault_entries (municipality_id, purpose, blind_index);
 CREATE INDEX vault_entries_key ON vault_entries (key_id);
 
--- One-time recovery codes for the second factor (argon2 hashes).
+-- One-time recovery codes for the second factor (SHA-256 of 50-bit random codes).
 CREATE TABLE recovery_codes (
     id               UUID PRIMARY KEY,
     user_id          UUID NOT NULL REFERENCES users(id) ON DELETE CASCADE,

@@ -231,3 +231,22 @@ CREATE TABLE jobs (
     finished_at      TEXT
 );
 CREATE INDEX jobs_queue ON jobs (state, run_at);
+
+-- The sync's own state per portal order (楽天 orderNumber): its donation, last orderProgress,
+-- last stored raw version, and the shop-defined texts no mapping covered (re-evaluated when a
+-- mapping is saved). Open orders (not 700/900) are re-fetched by every sync's second pass.
+CREATE TABLE portal_orders (
+    municipality_id  BLOB NOT NULL REFERENCES municipalities(id),
+    portal           TEXT NOT NULL,
+    external_id      TEXT NOT NULL,
+    donation_id      BLOB NOT NULL REFERENCES donations(id) ON DELETE CASCADE,
+    order_progress   INTEGER NOT NULL,
+    ordered_at       TEXT NOT NULL,
+    content_hash     BLOB NOT NULL,                 -- SHA-256 of the latest source record
+    source_version   INTEGER NOT NULL,
+    unmapped         TEXT NOT NULL DEFAULT '',      -- unmapped text keys, one per line
+    updated_at       TEXT NOT NULL,
+    PRIMARY KEY (municipality_id, portal, external_id)
+);
+CREATE INDEX portal_orders_open ON portal_orders (municipality_id, portal, order_progress, ordered_at);
+CREATE INDEX portal_orders_donation ON portal_orders (donation_id);

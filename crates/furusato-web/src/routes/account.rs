@@ -173,7 +173,7 @@ pub async fn totp_confirm(
     if user.user.totp_enabled {
         return Ok(Redirect::to("/account").into_response());
     }
-    if !mfa::check_code(&state, &user.user, &sealed, &form.code)? {
+    if !mfa::accept_code(&state, &user.user, &sealed, &form.code).await? {
         let (url, secret) = mfa::describe_sealed(&state, &user.user, &sealed)?;
         let layout = Layout::new(&state, &user, "二要素認証の設定", "/account").await;
         return Ok(TotpEnrolPage {
