@@ -74,6 +74,8 @@ pub enum Command {
     /// Benchmarks over generated data at real scale.
     #[command(subcommand)]
     Bench(crate::cmd_bench::BenchCommand),
+    /// Erase data past its retention period and write a データ消去報告書.
+    Erase(crate::cmd_erase::EraseArgs),
 }
 
 #[derive(Args, Debug, Clone)]

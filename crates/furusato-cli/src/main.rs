@@ -3,6 +3,7 @@
 mod bench_search;
 mod cli;
 mod cmd_bench;
+mod cmd_erase;
 mod cmd_export;
 mod cmd_import;
 mod cmd_sync;

@@ -31,6 +31,9 @@ pub async fn bulk_insert(
         sql.push_str(" (");
         sql.push_str(&columns.join(", "));
         sql.push_str(") VALUES ");
+        // SQLite resolves numbered parameters ($1, ?1) in time quadratic in their count; plain `?`
+        // binds in order and is linear. PostgreSQL needs `$n`.
+        let sqlite = tx.backend() == crate::Backend::Sqlite;
         for (i, row) in chunk.into_iter().enumerate() {
             debug_assert_eq!(row.len(), columns.len(), "bulk_insert row width");
             if i > 0 {
@@ -41,7 +44,12 @@ pub async fn bulk_insert(
                 if j > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&args.push(v));
+                let placeholder = args.push(v);
+                if sqlite {
+                    sql.push('?');
+                } else {
+                    sql.push_str(&placeholder);
+                }
             }
             sql.push(')');
         }

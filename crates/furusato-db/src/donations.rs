@@ -144,16 +144,24 @@ pub async fn insert(tx: &mut Tx, tenant: MunicipalityId, d: &NewDonation) -> DbR
     let number = reserve_numbers(tx, tenant, fy, 1).await?.remove(0);
     let id = new_id();
     let row = insert_row(id, tenant, number.clone(), d, now_utc());
-    let n = crate::dialect::bulk_insert(tx, "donations", &INSERT_COLUMNS, vec![row], "").await;
-    match n {
-        Ok(_) => Ok((id, number)),
-        Err(e) if e.is_unique_violation() => Err(DbError::Conflict(format!(
+    // DO NOTHING instead of a unique violation: on PostgreSQL a failed statement would abort the
+    // caller's whole transaction.
+    let n = crate::dialect::bulk_insert(
+        tx,
+        "donations",
+        &INSERT_COLUMNS,
+        vec![row],
+        "ON CONFLICT (municipality_id, portal, external_id) DO NOTHING",
+    )
+    .await?;
+    if n == 0 {
+        return Err(DbError::Conflict(format!(
             "donation {} / {} already exists",
             d.portal.as_deref().unwrap_or("direct"),
             d.external_id.as_deref().unwrap_or("-")
-        ))),
-        Err(e) => Err(e),
+        )));
     }
+    Ok((id, number))
 }
 
 pub async fn get(db: &Db, tenant: MunicipalityId, id: Uuid) -> DbResult<Option<Donation>> {

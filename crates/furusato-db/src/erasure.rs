@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, AuditEntry};
 use crate::retention::{self, DataClass};
-use crate::{with_db, with_tx, Db, DbError, DbResult, MunicipalityId, Tx, new_id, now_utc};
+use crate::{Db, DbError, DbResult, MunicipalityId, Tx, new_id, now_utc, with_db, with_tx};
 
 /// 行削除
 pub const METHOD_ROWS: &str = "行削除";
@@ -115,11 +115,22 @@ pub mod target {
 
 /// Runs the erasure for one municipality (see the module doc). `actor` names who runs it (its
 /// action is replaced). Returns the report (stored unless `dry_run`).
-pub async fn run(db: &Db, tenant: MunicipalityId, opts: &EraseOptions, actor: &AuditEntry) -> DbResult<ErasureReport> {
+pub async fn run(
+    db: &Db,
+    tenant: MunicipalityId,
+    opts: &EraseOptions,
+    actor: &AuditEntry,
+) -> DbResult<ErasureReport> {
     let policies = retention::policies(db, tenant).await?;
     let classes: Vec<(DataClass, i64)> = DataClass::ERASABLE
         .into_iter()
-        .filter_map(|c| policies.iter().find(|p| p.class == c).and_then(|p| p.keep_days).map(|d| (c, d)))
+        .filter_map(|c| {
+            policies
+                .iter()
+                .find(|p| p.class == c)
+                .and_then(|p| p.keep_days)
+                .map(|d| (c, d))
+        })
         .collect();
     let mut lines = Vec::new();
     if opts.dry_run {
@@ -161,7 +172,8 @@ pub async fn run(db: &Db, tenant: MunicipalityId, opts: &EraseOptions, actor: &A
         },
     };
     if !opts.dry_run {
-        let summary = serde_json::to_string(&report.summary).map_err(|e| DbError::Corrupt(e.to_string()))?;
+        let summary =
+            serde_json::to_string(&report.summary).map_err(|e| DbError::Corrupt(e.to_string()))?;
         let mut tx = db.begin().await?;
         const SQL: &str = "INSERT INTO erasure_reports (id, municipality_id, executed_at, executed_by, summary, created_at) \
             VALUES ($1, $2, $3, $4, $5, $3)";
@@ -205,7 +217,14 @@ async fn erase_class(
     }
 }
 
-fn line(class: DataClass, target: &str, count: u64, method: &str, keep_days: i64, criterion: &str) -> ErasureLine {
+fn line(
+    class: DataClass,
+    target: &str,
+    count: u64,
+    method: &str,
+    keep_days: i64,
+    criterion: &str,
+) -> ErasureLine {
     ErasureLine {
         class: class.as_str().into(),
         class_label: class.label_ja().into(),
@@ -226,7 +245,12 @@ macro_rules! exec {
 
 /// 個人番号: vault entries of donors whose latest donation is past the limit (and that were
 /// registered before it).
-async fn erase_my_numbers(tx: &mut Tx, tenant: MunicipalityId, as_of: Date, keep_days: i64) -> DbResult<Vec<ErasureLine>> {
+async fn erase_my_numbers(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    as_of: Date,
+    keep_days: i64,
+) -> DbResult<Vec<ErasureLine>> {
     let limit = retention::my_number_limit(as_of, keep_days);
     let limit_ts = retention::start_of_day_utc(limit);
     let sql = "DELETE FROM vault_entries WHERE municipality_id = $1 AND purpose = 'my_number' AND owner_kind = 'donor' \
@@ -238,23 +262,60 @@ async fn erase_my_numbers(tx: &mut Tx, tenant: MunicipalityId, as_of: Date, keep
         furusato_domain::jst::format_date_ja(limit),
         furusato_domain::jst::format_date_ja(limit)
     );
-    Ok(vec![line(DataClass::MyNumber, target::MY_NUMBER, n, METHOD_CRYPTO, keep_days, &criterion)])
+    Ok(vec![line(
+        DataClass::MyNumber,
+        target::MY_NUMBER,
+        n,
+        METHOD_CRYPTO,
+        keep_days,
+        &criterion,
+    )])
 }
 
 /// 寄附記録: donations past the limit with everything that belongs to them, then donors left
 /// without donations that were created before the limit.
-async fn erase_donations(tx: &mut Tx, tenant: MunicipalityId, as_of: Date, keep_days: i64) -> DbResult<Vec<ErasureLine>> {
+async fn erase_donations(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    as_of: Date,
+    keep_days: i64,
+) -> DbResult<Vec<ErasureLine>> {
     use target::*;
     let class = DataClass::Donations;
     let limit = retention::donation_limit(as_of, keep_days);
     let limit_ts = retention::start_of_day_utc(limit);
     let t = tenant.0;
     const OLD: &str = "(SELECT id FROM donations WHERE municipality_id = $1 AND COALESCE(received_on, donated_on) < $2)";
-    let items = exec!(tx, format!("DELETE FROM donation_items WHERE municipality_id = $1 AND donation_id IN {OLD}"), t, limit);
-    let ship_tos = exec!(tx, format!("DELETE FROM ship_tos WHERE municipality_id = $1 AND donation_id IN {OLD}"), t, limit);
-    let changes = exec!(tx, format!("DELETE FROM donation_changes WHERE municipality_id = $1 AND donation_id IN {OLD}"), t, limit);
-    let mut sources = exec!(tx, format!("DELETE FROM source_records WHERE municipality_id = $1 AND donation_id IN {OLD}"), t, limit);
-    let mut payments = exec!(tx, format!("DELETE FROM payment_records WHERE municipality_id = $1 AND donation_id IN {OLD}"), t, limit);
+    let items = exec!(
+        tx,
+        format!("DELETE FROM donation_items WHERE municipality_id = $1 AND donation_id IN {OLD}"),
+        t,
+        limit
+    );
+    let ship_tos = exec!(
+        tx,
+        format!("DELETE FROM ship_tos WHERE municipality_id = $1 AND donation_id IN {OLD}"),
+        t,
+        limit
+    );
+    let changes = exec!(
+        tx,
+        format!("DELETE FROM donation_changes WHERE municipality_id = $1 AND donation_id IN {OLD}"),
+        t,
+        limit
+    );
+    let mut sources = exec!(
+        tx,
+        format!("DELETE FROM source_records WHERE municipality_id = $1 AND donation_id IN {OLD}"),
+        t,
+        limit
+    );
+    let mut payments = exec!(
+        tx,
+        format!("DELETE FROM payment_records WHERE municipality_id = $1 AND donation_id IN {OLD}"),
+        t,
+        limit
+    );
     // Payment lines that never matched a donation, paid before the limit.
     payments += exec!(
         tx,
@@ -272,24 +333,47 @@ async fn erase_donations(tx: &mut Tx, tenant: MunicipalityId, as_of: Date, keep_
     // Donors without any donation left, created before the limit.
     const GONE: &str = "(SELECT id FROM donors d WHERE d.municipality_id = $1 AND d.created_at < $2 \
         AND NOT EXISTS (SELECT 1 FROM donations x WHERE x.donor_id = d.id))";
-    exec!(tx, format!("UPDATE donors SET merged_into_id = NULL WHERE municipality_id = $1 AND merged_into_id IN {GONE}"), t, limit_ts);
+    exec!(
+        tx,
+        format!(
+            "UPDATE donors SET merged_into_id = NULL WHERE municipality_id = $1 AND merged_into_id IN {GONE}"
+        ),
+        t,
+        limit_ts
+    );
     let mut reviews = exec!(
         tx,
-        format!("DELETE FROM match_reviews WHERE municipality_id = $1 AND (donor_id IN {GONE} OR candidate_id IN {GONE})"),
+        format!(
+            "DELETE FROM match_reviews WHERE municipality_id = $1 AND (donor_id IN {GONE} OR candidate_id IN {GONE})"
+        ),
         t,
         limit_ts
     );
     reviews += exec!(
         tx,
-        format!("DELETE FROM donor_merges WHERE municipality_id = $1 AND (kept_id IN {GONE} OR merged_id IN {GONE})"),
+        format!(
+            "DELETE FROM donor_merges WHERE municipality_id = $1 AND (kept_id IN {GONE} OR merged_id IN {GONE})"
+        ),
         t,
         limit_ts
     );
-    let donor_sources = exec!(tx, format!("DELETE FROM donor_sources WHERE municipality_id = $1 AND donor_id IN {GONE}"), t, limit_ts);
-    sources += exec!(tx, format!("DELETE FROM source_records WHERE municipality_id = $1 AND donor_id IN {GONE}"), t, limit_ts);
+    let donor_sources = exec!(
+        tx,
+        format!("DELETE FROM donor_sources WHERE municipality_id = $1 AND donor_id IN {GONE}"),
+        t,
+        limit_ts
+    );
+    sources += exec!(
+        tx,
+        format!("DELETE FROM source_records WHERE municipality_id = $1 AND donor_id IN {GONE}"),
+        t,
+        limit_ts
+    );
     let numbers = exec!(
         tx,
-        format!("DELETE FROM vault_entries WHERE municipality_id = $1 AND owner_kind = 'donor' AND owner_id IN {GONE}"),
+        format!(
+            "DELETE FROM vault_entries WHERE municipality_id = $1 AND owner_kind = 'donor' AND owner_id IN {GONE}"
+        ),
         t,
         limit_ts
     );
@@ -307,30 +391,113 @@ async fn erase_donations(tx: &mut Tx, tenant: MunicipalityId, as_of: Date, keep_
     let of_donations = format!("{by_date}に属するもの");
     let donor_rule = format!("寄附が残っておらず、{day}より前に登録された寄附者");
     Ok(vec![
-        line(class, DONATIONS, donations, METHOD_ROWS, keep_days, &by_date),
+        line(
+            class,
+            DONATIONS,
+            donations,
+            METHOD_ROWS,
+            keep_days,
+            &by_date,
+        ),
         line(class, ITEMS, items, METHOD_ROWS, keep_days, &of_donations),
-        line(class, SHIP_TOS, ship_tos, METHOD_ROWS, keep_days, &of_donations),
-        line(class, CHANGES, changes, METHOD_ROWS, keep_days, &of_donations),
-        line(class, PAYMENTS, payments, METHOD_ROWS, keep_days, &format!("{of_donations}、および{day}より前の未照合の入金")),
-        line(class, SOURCE_RECORDS, sources, METHOD_ROWS, keep_days, "消去する寄附・寄附者の取込元データ"),
+        line(
+            class,
+            SHIP_TOS,
+            ship_tos,
+            METHOD_ROWS,
+            keep_days,
+            &of_donations,
+        ),
+        line(
+            class,
+            CHANGES,
+            changes,
+            METHOD_ROWS,
+            keep_days,
+            &of_donations,
+        ),
+        line(
+            class,
+            PAYMENTS,
+            payments,
+            METHOD_ROWS,
+            keep_days,
+            &format!("{of_donations}、および{day}より前の未照合の入金"),
+        ),
+        line(
+            class,
+            SOURCE_RECORDS,
+            sources,
+            METHOD_ROWS,
+            keep_days,
+            "消去する寄附・寄附者の取込元データ",
+        ),
         line(class, DONORS, donors, METHOD_ROWS, keep_days, &donor_rule),
-        line(class, DONOR_SOURCES, donor_sources, METHOD_ROWS, keep_days, "消去する寄附者のもの"),
-        line(class, MATCH_REVIEWS, reviews, METHOD_ROWS, keep_days, "消去する寄附者に関するもの"),
-        line(class, MY_NUMBER_OF_DELETED_DONORS, numbers, METHOD_CRYPTO, keep_days, "消去する寄附者のもの"),
+        line(
+            class,
+            DONOR_SOURCES,
+            donor_sources,
+            METHOD_ROWS,
+            keep_days,
+            "消去する寄附者のもの",
+        ),
+        line(
+            class,
+            MATCH_REVIEWS,
+            reviews,
+            METHOD_ROWS,
+            keep_days,
+            "消去する寄附者に関するもの",
+        ),
+        line(
+            class,
+            MY_NUMBER_OF_DELETED_DONORS,
+            numbers,
+            METHOD_CRYPTO,
+            keep_days,
+            "消去する寄附者のもの",
+        ),
     ])
 }
 
 /// 取込ファイル: imports uploaded before the cutoff (the payment records they produced stay, without
 /// the link to the file).
-async fn erase_imports(tx: &mut Tx, tenant: MunicipalityId, as_of: Date, keep_days: i64) -> DbResult<Vec<ErasureLine>> {
+async fn erase_imports(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    as_of: Date,
+    keep_days: i64,
+) -> DbResult<Vec<ErasureLine>> {
     let cutoff = retention::cutoff(as_of, keep_days);
     let cutoff_ts = retention::start_of_day_utc(cutoff);
     let t = tenant.0;
     const OLD: &str = "(SELECT id FROM imports WHERE municipality_id = $1 AND created_at < $2)";
-    exec!(tx, format!("UPDATE payment_records SET import_id = NULL WHERE municipality_id = $1 AND import_id IN {OLD}"), t, cutoff_ts);
-    let n = exec!(tx, "DELETE FROM imports WHERE municipality_id = $1 AND created_at < $2".to_string(), t, cutoff_ts);
-    let criterion = format!("{}より前に取り込んだファイル", furusato_domain::jst::format_date_ja(cutoff));
-    Ok(vec![line(DataClass::Imports, target::IMPORTS, n, METHOD_ROWS, keep_days, &criterion)])
+    exec!(
+        tx,
+        format!(
+            "UPDATE payment_records SET import_id = NULL WHERE municipality_id = $1 AND import_id IN {OLD}"
+        ),
+        t,
+        cutoff_ts
+    );
+    let n = exec!(
+        tx,
+        "DELETE FROM imports WHERE municipality_id = $1 AND created_at < $2".to_string(),
+        t,
+        cutoff_ts
+    );
+    let criterion = format!(
+        "{}より前に取り込んだファイル",
+        furusato_domain::jst::format_date_ja(cutoff)
+    );
+    Ok(vec![line(
+        DataClass::Imports,
+        target::IMPORTS,
+        n,
+        METHOD_ROWS,
+        keep_days,
+        &criterion,
+    )])
 }
 
 #[derive(sqlx::FromRow)]
@@ -357,18 +524,34 @@ impl TryFrom<ReportRow> for ErasureReport {
 }
 
 /// The municipality's reports, newest first (at most `limit`).
-pub async fn list_reports(db: &Db, tenant: MunicipalityId, limit: i64) -> DbResult<Vec<ErasureReport>> {
+pub async fn list_reports(
+    db: &Db,
+    tenant: MunicipalityId,
+    limit: i64,
+) -> DbResult<Vec<ErasureReport>> {
     const SQL: &str = "SELECT id, municipality_id, executed_at, executed_by, summary FROM erasure_reports \
         WHERE municipality_id = $1 ORDER BY executed_at DESC, id DESC LIMIT $2";
-    let rows: Vec<ReportRow> = with_db!(db, |pool| sqlx::query_as(SQL).bind(tenant.0).bind(limit).fetch_all(pool).await?);
+    let rows: Vec<ReportRow> = with_db!(db, |pool| sqlx::query_as(SQL)
+        .bind(tenant.0)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?);
     rows.into_iter().map(ErasureReport::try_from).collect()
 }
 
 /// One report of the municipality.
-pub async fn get_report(db: &Db, tenant: MunicipalityId, id: Uuid) -> DbResult<Option<ErasureReport>> {
+pub async fn get_report(
+    db: &Db,
+    tenant: MunicipalityId,
+    id: Uuid,
+) -> DbResult<Option<ErasureReport>> {
     const SQL: &str = "SELECT id, municipality_id, executed_at, executed_by, summary FROM erasure_reports \
         WHERE municipality_id = $1 AND id = $2";
-    let row: Option<ReportRow> = with_db!(db, |pool| sqlx::query_as(SQL).bind(tenant.0).bind(id).fetch_optional(pool).await?);
+    let row: Option<ReportRow> = with_db!(db, |pool| sqlx::query_as(SQL)
+        .bind(tenant.0)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?);
     row.map(ErasureReport::try_from).transpose()
 }
 
@@ -383,9 +566,23 @@ fn field(out: &mut String, s: &str) {
 /// row per line of the report plus one row stating that the audit trail is not erased.
 pub fn report_csv(report: &ErasureReport, municipality_name: &str) -> Vec<u8> {
     const HEADER: [&str; 11] = [
-        "報告書ID", "団体名", "実施日時", "実施者", "基準日", "区分", "データ区分", "消去対象", "件数", "消去方法", "保存期間と条件",
+        "報告書ID",
+        "団体名",
+        "実施日時",
+        "実施者",
+        "基準日",
+        "区分",
+        "データ区分",
+        "消去対象",
+        "件数",
+        "消去方法",
+        "保存期間と条件",
     ];
-    let kind = if report.summary.dry_run { "試行（消去していません）" } else { "消去実施" };
+    let kind = if report.summary.dry_run {
+        "試行（消去していません）"
+    } else {
+        "消去実施"
+    };
     let executed_at = furusato_domain::jst::format_datetime_ja(report.executed_at);
     let mut out = String::from("\u{feff}");
     let mut row = |cols: [&str; 11]| {
@@ -403,8 +600,17 @@ pub fn report_csv(report: &ErasureReport, municipality_name: &str) -> Vec<u8> {
         let count = l.count.to_string();
         let rule = format!("保存期間{}：{}", l.keep, l.criterion);
         row([
-            &id, municipality_name, &executed_at, &report.executed_by, &report.summary.as_of, kind, &l.class_label,
-            &l.target, &count, &l.method, &rule,
+            &id,
+            municipality_name,
+            &executed_at,
+            &report.executed_by,
+            &report.summary.as_of,
+            kind,
+            &l.class_label,
+            &l.target,
+            &count,
+            &l.method,
+            &rule,
         ]);
     }
     row([

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::args::{Arg, Args};
 use crate::donations::{Donation, DonationItem, ShipTo};
 use crate::donors::{Donor, Page};
-use crate::{bind_args, with_tx, Db, DbError, DbResult, MunicipalityId, Tx, new_id, now_utc};
+use crate::{Db, DbError, DbResult, MunicipalityId, Tx, bind_args, new_id, now_utc, with_tx};
 
 /// Either a pool (reads outside a transaction, e.g. a preview) or an open transaction.
 pub enum Exec<'a> {
@@ -45,6 +45,46 @@ macro_rules! with_exec {
 
 /// Most values bound in one `IN (…)` list (well under both engines' limits).
 const IN_CHUNK: usize = 2_000;
+
+// ---------------------------------------------------------------------------------------------
+// Engine-specific (like `crate::dialect::bulk_insert`): parameter style of large IN lists.
+//
+// sqlx binds SQLite parameters written `$N` by name: for each parameter it calls
+// `sqlite3_bind_parameter_name`, which walks the statement's whole parameter list, so a statement
+// with n parameters costs O(n²). Anonymous `?` parameters are bound by position at O(1) each. The
+// large IN lists of imports therefore use `?` on SQLite (each placeholder used once, in binding
+// order) and `$N` on PostgreSQL.
+
+/// Placeholders for one statement (see above).
+struct Binds {
+    sqlite: bool,
+    args: Args,
+}
+
+impl Binds {
+    fn new(backend: crate::Backend) -> Binds {
+        Binds {
+            sqlite: backend == crate::Backend::Sqlite,
+            args: Args::new(),
+        }
+    }
+
+    /// Adds a value; returns its placeholder. Placeholders must appear in the SQL in the order
+    /// they were handed out, once each.
+    fn push(&mut self, a: Arg) -> String {
+        let ph = self.args.push(a);
+        if self.sqlite { "?".to_string() } else { ph }
+    }
+}
+
+impl Exec<'_> {
+    fn backend(&self) -> crate::Backend {
+        match self {
+            Exec::Db(db) => db.backend(),
+            Exec::Tx(tx) => tx.backend(),
+        }
+    }
+}
 
 /// Status values of `imports.status`.
 pub mod status {
@@ -156,28 +196,65 @@ pub async fn insert(tx: &mut Tx, tenant: MunicipalityId, i: &NewImport<'_>) -> D
     Ok(id)
 }
 
-/// One import of the municipality.
-pub async fn get(db: &Db, tenant: MunicipalityId, id: Uuid) -> DbResult<Option<Import>> {
-    let sql = format!("SELECT {IMPORT_COLUMNS} FROM imports WHERE municipality_id = $1 AND id = $2");
-    Ok(crate::with_db!(db, |pool| sqlx::query_as::<_, Import>(sqlx::AssertSqlSafe(sql))
+/// Stores (or replaces) the file of an import. Takes the bytes by value: sqlx binds an owned
+/// buffer without copying it, which matters for files of hundreds of megabytes.
+pub async fn set_file(tx: &mut Tx, tenant: MunicipalityId, id: Uuid, bytes: Vec<u8>) -> DbResult<()> {
+    const SQL: &str =
+        "UPDATE imports SET file_bytes = $3, file_sha256 = $4 WHERE municipality_id = $1 AND id = $2";
+    let sha = sha256_hex(&bytes);
+    let n = with_tx!(tx, |conn| sqlx::query(SQL)
         .bind(tenant.0)
         .bind(id)
-        .fetch_optional(pool)
-        .await?))
+        .bind(bytes)
+        .bind(&sha)
+        .execute(conn)
+        .await?
+        .rows_affected());
+    if n == 0 {
+        return Err(DbError::NotFound("import"));
+    }
+    Ok(())
+}
+
+/// One import of the municipality.
+pub async fn get(db: &Db, tenant: MunicipalityId, id: Uuid) -> DbResult<Option<Import>> {
+    let sql =
+        format!("SELECT {IMPORT_COLUMNS} FROM imports WHERE municipality_id = $1 AND id = $2");
+    Ok(crate::with_db!(db, |pool| sqlx::query_as::<_, Import>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?))
 }
 
 /// The stored file of an import: (file name, bytes).
-pub async fn file(db: &Db, tenant: MunicipalityId, id: Uuid) -> DbResult<Option<(String, Vec<u8>)>> {
-    const SQL: &str = "SELECT file_name, file_bytes FROM imports WHERE municipality_id = $1 AND id = $2";
-    Ok(crate::with_db!(db, |pool| sqlx::query_as::<_, (String, Vec<u8>)>(SQL)
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?))
+pub async fn file(
+    db: &Db,
+    tenant: MunicipalityId,
+    id: Uuid,
+) -> DbResult<Option<(String, Vec<u8>)>> {
+    const SQL: &str =
+        "SELECT file_name, file_bytes FROM imports WHERE municipality_id = $1 AND id = $2";
+    Ok(crate::with_db!(db, |pool| sqlx::query_as::<
+        _,
+        (String, Vec<u8>),
+    >(SQL)
+    .bind(tenant.0)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?))
 }
 
 /// Imports of one kind, newest first; `page` is 1-based.
-pub async fn list(db: &Db, tenant: MunicipalityId, kind: &str, page: u32, per_page: u32) -> DbResult<Page<Import>> {
+pub async fn list(
+    db: &Db,
+    tenant: MunicipalityId,
+    kind: &str,
+    page: u32,
+    per_page: u32,
+) -> DbResult<Page<Import>> {
     let page = page.max(1);
     let per_page = per_page.clamp(1, 200);
     const COUNT: &str = "SELECT COUNT(*) FROM imports WHERE municipality_id = $1 AND kind = $2";
@@ -191,26 +268,41 @@ pub async fn list(db: &Db, tenant: MunicipalityId, kind: &str, page: u32, per_pa
         "SELECT {IMPORT_COLUMNS} FROM imports WHERE municipality_id = $1 AND kind = $2 \
          ORDER BY created_at DESC, id DESC LIMIT {per_page} OFFSET {offset}"
     );
-    let items = crate::with_db!(db, |pool| sqlx::query_as::<_, Import>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(kind)
-        .fetch_all(pool)
-        .await?);
-    Ok(Page { items, page, per_page, total, total_capped: false })
+    let items = crate::with_db!(db, |pool| sqlx::query_as::<_, Import>(sqlx::AssertSqlSafe(
+        sql
+    ))
+    .bind(tenant.0)
+    .bind(kind)
+    .fetch_all(pool)
+    .await?);
+    Ok(Page {
+        items,
+        page,
+        per_page,
+        total,
+        total_capped: false,
+    })
 }
 
 /// Committed imports of the same kind whose file has this SHA-256 (to warn about re-uploads).
-pub async fn committed_with_sha(db: &Db, tenant: MunicipalityId, kind: &str, sha: &str) -> DbResult<Vec<Import>> {
+pub async fn committed_with_sha(
+    db: &Db,
+    tenant: MunicipalityId,
+    kind: &str,
+    sha: &str,
+) -> DbResult<Vec<Import>> {
     let sql = format!(
         "SELECT {IMPORT_COLUMNS} FROM imports WHERE municipality_id = $1 AND kind = $2 AND file_sha256 = $3 \
          AND status = 'committed' ORDER BY created_at"
     );
-    Ok(crate::with_db!(db, |pool| sqlx::query_as::<_, Import>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(kind)
-        .bind(sha)
-        .fetch_all(pool)
-        .await?))
+    Ok(crate::with_db!(db, |pool| sqlx::query_as::<_, Import>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(kind)
+    .bind(sha)
+    .fetch_all(pool)
+    .await?))
 }
 
 /// Takes a previewed import for committing inside `tx`: returns false when it is not (or no
@@ -244,7 +336,12 @@ pub struct ImportOutcome {
 }
 
 /// Marks an import committed with its figures (inside the commit's transaction).
-pub async fn mark_committed(tx: &mut Tx, tenant: MunicipalityId, id: Uuid, o: &ImportOutcome) -> DbResult<()> {
+pub async fn mark_committed(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    id: Uuid,
+    o: &ImportOutcome,
+) -> DbResult<()> {
     const SQL: &str = "UPDATE imports SET status = 'committed', rows_total = $3, rows_ok = $4, rows_error = $5, \
         created = $6, updated = $7, unchanged = $8, errors = $9, committed_at = $10, encoding = $11 \
         WHERE municipality_id = $1 AND id = $2";
@@ -270,9 +367,13 @@ pub async fn mark_committed(tx: &mut Tx, tenant: MunicipalityId, id: Uuid, o: &I
 }
 
 /// Sets the status of a previewed import (e.g. `discarded`); false if it was not previewed.
-pub async fn set_status_if_previewed(tx: &mut Tx, tenant: MunicipalityId, id: Uuid, new_status: &str) -> DbResult<bool> {
-    const SQL: &str =
-        "UPDATE imports SET status = $3 WHERE municipality_id = $1 AND id = $2 AND status = 'previewed'";
+pub async fn set_status_if_previewed(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    id: Uuid,
+    new_status: &str,
+) -> DbResult<bool> {
+    const SQL: &str = "UPDATE imports SET status = $3 WHERE municipality_id = $1 AND id = $2 AND status = 'previewed'";
     let n = with_tx!(tx, |conn| sqlx::query(SQL)
         .bind(tenant.0)
         .bind(id)
@@ -303,33 +404,55 @@ const PROFILE_COLUMNS: &str = "id, name, portal, mapping, created_at, updated_at
 
 /// Every saved profile of the municipality, by name.
 pub async fn profiles(db: &Db, tenant: MunicipalityId) -> DbResult<Vec<CsvProfile>> {
-    let sql = format!("SELECT {PROFILE_COLUMNS} FROM csv_profiles WHERE municipality_id = $1 ORDER BY name");
-    Ok(crate::with_db!(db, |pool| sqlx::query_as::<_, CsvProfile>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .fetch_all(pool)
-        .await?))
+    let sql = format!(
+        "SELECT {PROFILE_COLUMNS} FROM csv_profiles WHERE municipality_id = $1 ORDER BY name"
+    );
+    Ok(crate::with_db!(db, |pool| sqlx::query_as::<_, CsvProfile>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .fetch_all(pool)
+    .await?))
 }
 
 pub async fn profile(db: &Db, tenant: MunicipalityId, id: Uuid) -> DbResult<Option<CsvProfile>> {
-    let sql = format!("SELECT {PROFILE_COLUMNS} FROM csv_profiles WHERE municipality_id = $1 AND id = $2");
-    Ok(crate::with_db!(db, |pool| sqlx::query_as::<_, CsvProfile>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?))
+    let sql = format!(
+        "SELECT {PROFILE_COLUMNS} FROM csv_profiles WHERE municipality_id = $1 AND id = $2"
+    );
+    Ok(crate::with_db!(db, |pool| sqlx::query_as::<_, CsvProfile>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?))
 }
 
-pub async fn profile_by_name(db: &Db, tenant: MunicipalityId, name: &str) -> DbResult<Option<CsvProfile>> {
-    let sql = format!("SELECT {PROFILE_COLUMNS} FROM csv_profiles WHERE municipality_id = $1 AND name = $2");
-    Ok(crate::with_db!(db, |pool| sqlx::query_as::<_, CsvProfile>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(name)
-        .fetch_optional(pool)
-        .await?))
+pub async fn profile_by_name(
+    db: &Db,
+    tenant: MunicipalityId,
+    name: &str,
+) -> DbResult<Option<CsvProfile>> {
+    let sql = format!(
+        "SELECT {PROFILE_COLUMNS} FROM csv_profiles WHERE municipality_id = $1 AND name = $2"
+    );
+    Ok(crate::with_db!(db, |pool| sqlx::query_as::<_, CsvProfile>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(name)
+    .fetch_optional(pool)
+    .await?))
 }
 
 /// Saves a new profile; [`DbError::Conflict`] when the name is taken.
-pub async fn insert_profile(tx: &mut Tx, tenant: MunicipalityId, name: &str, portal: &str, mapping: &str) -> DbResult<Uuid> {
+pub async fn insert_profile(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    name: &str,
+    portal: &str,
+    mapping: &str,
+) -> DbResult<Uuid> {
     const SQL: &str = "INSERT INTO csv_profiles (id, municipality_id, name, portal, mapping, created_at, updated_at) \
         VALUES ($1, $2, $3, $4, $5, $6, $6)";
     let id = new_id();
@@ -345,7 +468,9 @@ pub async fn insert_profile(tx: &mut Tx, tenant: MunicipalityId, name: &str, por
         .map(|_| ()));
     match r.map_err(DbError::from) {
         Ok(()) => Ok(id),
-        Err(e) if e.is_unique_violation() => Err(DbError::Conflict(format!("csv profile {name:?}"))),
+        Err(e) if e.is_unique_violation() => {
+            Err(DbError::Conflict(format!("csv profile {name:?}")))
+        }
         Err(e) => Err(e),
     }
 }
@@ -374,7 +499,9 @@ pub async fn update_profile(
     match r.map_err(DbError::from) {
         Ok(0) => Err(DbError::NotFound("csv profile")),
         Ok(_) => Ok(()),
-        Err(e) if e.is_unique_violation() => Err(DbError::Conflict(format!("csv profile {name:?}"))),
+        Err(e) if e.is_unique_violation() => {
+            Err(DbError::Conflict(format!("csv profile {name:?}")))
+        }
         Err(e) => Err(e),
     }
 }
@@ -470,7 +597,12 @@ pub const PAYMENT_INSERT_COLUMNS: [&str; 16] = [
 ];
 
 /// The bound values of one payment record, in [`PAYMENT_INSERT_COLUMNS`] order.
-pub fn payment_insert_row(id: Uuid, tenant: MunicipalityId, r: &NewPaymentRecord, now: OffsetDateTime) -> Vec<Arg> {
+pub fn payment_insert_row(
+    id: Uuid,
+    tenant: MunicipalityId,
+    r: &NewPaymentRecord,
+    now: OffsetDateTime,
+) -> Vec<Arg> {
     let matched = r.status == payment_status::MATCHED;
     vec![
         Arg::Uuid(id),
@@ -492,25 +624,39 @@ pub fn payment_insert_row(id: Uuid, tenant: MunicipalityId, r: &NewPaymentRecord
     ]
 }
 
-pub async fn payment_record(db: &Db, tenant: MunicipalityId, id: Uuid) -> DbResult<Option<PaymentRecord>> {
-    let sql = format!("SELECT {PAYMENT_COLUMNS} FROM payment_records WHERE municipality_id = $1 AND id = $2");
-    Ok(crate::with_db!(db, |pool| sqlx::query_as::<_, PaymentRecord>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?))
+pub async fn payment_record(
+    db: &Db,
+    tenant: MunicipalityId,
+    id: Uuid,
+) -> DbResult<Option<PaymentRecord>> {
+    let sql = format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payment_records WHERE municipality_id = $1 AND id = $2"
+    );
+    Ok(crate::with_db!(db, |pool| {
+        sqlx::query_as::<_, PaymentRecord>(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.0)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    }))
 }
 
 /// The records of one payment import, in file order.
-pub async fn payment_records_of_import(db: &Db, tenant: MunicipalityId, import_id: Uuid) -> DbResult<Vec<PaymentRecord>> {
+pub async fn payment_records_of_import(
+    db: &Db,
+    tenant: MunicipalityId,
+    import_id: Uuid,
+) -> DbResult<Vec<PaymentRecord>> {
     let sql = format!(
         "SELECT {PAYMENT_COLUMNS} FROM payment_records WHERE municipality_id = $1 AND import_id = $2 ORDER BY line, id"
     );
-    Ok(crate::with_db!(db, |pool| sqlx::query_as::<_, PaymentRecord>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(import_id)
-        .fetch_all(pool)
-        .await?))
+    Ok(crate::with_db!(db, |pool| {
+        sqlx::query_as::<_, PaymentRecord>(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.0)
+            .bind(import_id)
+            .fetch_all(pool)
+            .await?
+    }))
 }
 
 /// Records with one of `statuses`, oldest payment first; `page` is 1-based.
@@ -528,9 +674,12 @@ pub async fn payment_records_by_status(
     let list: Vec<String> = statuses.iter().map(|s| args.text(*s)).collect();
     let wh = format!("municipality_id = {t} AND status IN ({})", list.join(", "));
     let count_sql = format!("SELECT COUNT(*) FROM payment_records WHERE {wh}");
-    let total: i64 = crate::with_db!(db, |pool| bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)), args)
-        .fetch_one(pool)
-        .await?);
+    let total: i64 = crate::with_db!(db, |pool| bind_args!(
+        sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)),
+        args
+    )
+    .fetch_one(pool)
+    .await?);
     let offset = (i64::from(page) - 1) * i64::from(per_page);
     let sql = format!(
         "SELECT {PAYMENT_COLUMNS} FROM payment_records WHERE {wh} ORDER BY paid_on, line, id \
@@ -542,7 +691,13 @@ pub async fn payment_records_by_status(
     )
     .fetch_all(pool)
     .await?);
-    Ok(Page { items, page, per_page, total, total_capped: false })
+    Ok(Page {
+        items,
+        page,
+        per_page,
+        total,
+        total_capped: false,
+    })
 }
 
 /// Changes how a record is matched (manual match, ignore, un-match).
@@ -585,11 +740,13 @@ pub async fn matched_records_for_donation(
         "SELECT {PAYMENT_COLUMNS} FROM payment_records WHERE municipality_id = $1 AND donation_id = $2 \
          AND status = 'matched' ORDER BY created_at"
     );
-    Ok(with_tx!(tx, |conn| sqlx::query_as::<_, PaymentRecord>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(donation_id)
-        .fetch_all(conn)
-        .await?))
+    Ok(with_tx!(tx, |conn| sqlx::query_as::<_, PaymentRecord>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(donation_id)
+    .fetch_all(conn)
+    .await?))
 }
 
 /// A donation that a payment could be for, with what matching compares.
@@ -626,13 +783,15 @@ pub async fn payment_candidates(
         "{CANDIDATE_SELECT} WHERE x.municipality_id = $1 AND x.payment_status IN ('unpaid', 'paid') \
          AND x.donated_on >= $2 AND x.donated_on <= $3 AND x.amount = $4 ORDER BY x.donated_on, x.id LIMIT 5000"
     );
-    Ok(with_exec!(ex, |c| sqlx::query_as::<_, PaymentCandidate>(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(tenant.0)
-        .bind(from)
-        .bind(to)
-        .bind(amount)
-        .fetch_all(c)
-        .await?))
+    Ok(with_exec!(ex, |c| sqlx::query_as::<_, PaymentCandidate>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .bind(tenant.0)
+    .bind(from)
+    .bind(to)
+    .bind(amount)
+    .fetch_all(c)
+    .await?))
 }
 
 /// Donations by 寄附番号, for matching references.
@@ -646,10 +805,12 @@ pub async fn payment_candidates_by_number(
     }
     let mut out = Vec::new();
     let mut ex = ex;
+    let backend = ex.backend();
     for chunk in numbers.chunks(IN_CHUNK) {
-        let mut args = Args::new();
-        let t = args.uuid(tenant.0);
-        let list: Vec<String> = chunk.iter().map(|n| args.text(n.clone())).collect();
+        let mut b = Binds::new(backend);
+        let t = b.push(Arg::Uuid(tenant.0));
+        let list: Vec<String> = chunk.iter().map(|n| b.push(Arg::Text(n.clone()))).collect();
+        let args = b.args;
         let sql = format!(
             "{CANDIDATE_SELECT} WHERE x.municipality_id = {t} AND x.donation_number IN ({})",
             list.join(", ")
@@ -719,11 +880,16 @@ pub async fn donations_by_external(
     external_ids: &[&str],
 ) -> DbResult<Vec<Donation>> {
     let mut out = Vec::new();
+    let backend = ex.backend();
     for chunk in external_ids.chunks(IN_CHUNK) {
-        let mut args = Args::new();
-        let t = args.uuid(tenant.0);
-        let p = args.text(portal);
-        let list: Vec<String> = chunk.iter().map(|id| args.text(*id)).collect();
+        let mut b = Binds::new(backend);
+        let t = b.push(Arg::Uuid(tenant.0));
+        let p = b.push(Arg::Text(portal.to_string()));
+        let list: Vec<String> = chunk
+            .iter()
+            .map(|id| b.push(Arg::Text(id.to_string())))
+            .collect();
+        let args = b.args;
         let sql = format!(
             "SELECT {} FROM donations WHERE municipality_id = {t} AND portal = {p} AND external_id IN ({})",
             crate::donations::COLUMNS,
@@ -749,17 +915,29 @@ pub async fn donations_by_external(
 }
 
 /// Runs one `SELECT … WHERE municipality_id = $1 AND <col> IN (…ids…)` per chunk of ids.
-async fn select_by_ids<T>(mut ex: Exec<'_>, tenant: MunicipalityId, select: &str, col: &str, ids: &[Uuid]) -> DbResult<Vec<T>>
+async fn select_by_ids<T>(
+    mut ex: Exec<'_>,
+    tenant: MunicipalityId,
+    select: &str,
+    col: &str,
+    ids: &[Uuid],
+) -> DbResult<Vec<T>>
 where
     T: Send + Unpin,
-    for<'r> T: sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    for<'r> T:
+        sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + sqlx::FromRow<'r, sqlx::postgres::PgRow>,
 {
     let mut out = Vec::new();
+    let backend = ex.backend();
     for chunk in ids.chunks(IN_CHUNK) {
-        let mut args = Args::new();
-        let t = args.uuid(tenant.0);
-        let list: Vec<String> = chunk.iter().map(|id| args.uuid(*id)).collect();
-        let sql = format!("{select} WHERE municipality_id = {t} AND {col} IN ({})", list.join(", "));
+        let mut b = Binds::new(backend);
+        let t = b.push(Arg::Uuid(tenant.0));
+        let list: Vec<String> = chunk.iter().map(|id| b.push(Arg::Uuid(*id))).collect();
+        let args = b.args;
+        let sql = format!(
+            "{select} WHERE municipality_id = {t} AND {col} IN ({})",
+            list.join(", ")
+        );
         let rows: Vec<T> = match &mut ex {
             Exec::Db(db) => crate::with_db!(*db, |pool| bind_args!(
                 sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql)),
@@ -780,25 +958,54 @@ where
 }
 
 /// Gift lines of several donations, in (donation, line) order within each chunk.
-pub async fn items_of(ex: Exec<'_>, tenant: MunicipalityId, donation_ids: &[Uuid]) -> DbResult<Vec<DonationItem>> {
+pub async fn items_of(
+    ex: Exec<'_>,
+    tenant: MunicipalityId,
+    donation_ids: &[Uuid],
+) -> DbResult<Vec<DonationItem>> {
     const SELECT: &str = "SELECT id, donation_id, line_no, gift_id, gift_version_id, gift_code, name, quantity, \
         amount, ship_to_id FROM donation_items";
-    let mut items: Vec<DonationItem> = select_by_ids(ex, tenant, SELECT, "donation_id", donation_ids).await?;
-    items.sort_by(|a, b| (a.donation_id, a.line_no).cmp(&(b.donation_id, b.line_no)));
+    let mut items: Vec<DonationItem> =
+        select_by_ids(ex, tenant, SELECT, "donation_id", donation_ids).await?;
+    items.sort_by_key(|i| (i.donation_id, i.line_no));
     Ok(items)
 }
 
 /// Ship-tos of several donations, in (donation, seq) order.
-pub async fn ship_tos_of(ex: Exec<'_>, tenant: MunicipalityId, donation_ids: &[Uuid]) -> DbResult<Vec<ShipTo>> {
-    const SELECT: &str =
-        "SELECT id, donation_id, seq, name, kana, postal_code, address, phone, external_ref FROM ship_tos";
-    let mut rows: Vec<ShipTo> = select_by_ids(ex, tenant, SELECT, "donation_id", donation_ids).await?;
-    rows.sort_by(|a, b| (a.donation_id, a.seq).cmp(&(b.donation_id, b.seq)));
+pub async fn ship_tos_of(
+    ex: Exec<'_>,
+    tenant: MunicipalityId,
+    donation_ids: &[Uuid],
+) -> DbResult<Vec<ShipTo>> {
+    const SELECT: &str = "SELECT id, donation_id, seq, name, kana, postal_code, address, phone, external_ref FROM ship_tos";
+    let mut rows: Vec<ShipTo> =
+        select_by_ids(ex, tenant, SELECT, "donation_id", donation_ids).await?;
+    rows.sort_by_key(|r| (r.donation_id, r.seq));
     Ok(rows)
 }
 
+/// (id, 寄附番号) of donations by id.
+pub async fn donation_numbers(
+    ex: Exec<'_>,
+    tenant: MunicipalityId,
+    ids: &[Uuid],
+) -> DbResult<Vec<(Uuid, String)>> {
+    select_by_ids(
+        ex,
+        tenant,
+        "SELECT id, donation_number FROM donations",
+        "id",
+        ids,
+    )
+    .await
+}
+
 /// Donors by id.
-pub async fn donors_by_ids(ex: Exec<'_>, tenant: MunicipalityId, ids: &[Uuid]) -> DbResult<Vec<Donor>> {
+pub async fn donors_by_ids(
+    ex: Exec<'_>,
+    tenant: MunicipalityId,
+    ids: &[Uuid],
+) -> DbResult<Vec<Donor>> {
     let select = format!("SELECT {} FROM donors", crate::donors::COLUMNS);
     select_by_ids(ex, tenant, &select, "id", ids).await
 }
@@ -811,11 +1018,16 @@ pub async fn latest_source_hashes(
     external_ids: &[&str],
 ) -> DbResult<HashMap<String, (i64, Vec<u8>)>> {
     let mut out: HashMap<String, (i64, Vec<u8>)> = HashMap::new();
+    let backend = ex.backend();
     for chunk in external_ids.chunks(IN_CHUNK) {
-        let mut args = Args::new();
-        let t = args.uuid(tenant.0);
-        let s = args.text(source);
-        let list: Vec<String> = chunk.iter().map(|id| args.text(*id)).collect();
+        let mut b = Binds::new(backend);
+        let t = b.push(Arg::Uuid(tenant.0));
+        let s = b.push(Arg::Text(source.to_string()));
+        let list: Vec<String> = chunk
+            .iter()
+            .map(|id| b.push(Arg::Text(id.to_string())))
+            .collect();
+        let args = b.args;
         let sql = format!(
             "SELECT external_id, version, content_hash FROM source_records WHERE municipality_id = {t} \
              AND source = {s} AND external_id IN ({})",
@@ -860,7 +1072,12 @@ pub struct DonationFields {
 }
 
 /// Rewrites the import-managed fields of a donation.
-pub async fn update_donation_fields(tx: &mut Tx, tenant: MunicipalityId, id: Uuid, f: &DonationFields) -> DbResult<()> {
+pub async fn update_donation_fields(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    id: Uuid,
+    f: &DonationFields,
+) -> DbResult<()> {
     const SQL: &str = "UPDATE donations SET amount = $3, donated_on = $4, received_on = $5, payment_method = $6, \
         payment_status = $7, use_of_funds = $8, onestop_wanted = $9, gift_declined = $10, note = $11, \
         updated_at = $12 WHERE municipality_id = $1 AND id = $2";
@@ -887,8 +1104,13 @@ pub async fn update_donation_fields(tx: &mut Tx, tenant: MunicipalityId, id: Uui
 }
 
 /// Deletes the gift lines and ship-tos of a donation (before writing the new ones).
-pub async fn clear_items_and_ship_tos(tx: &mut Tx, tenant: MunicipalityId, donation_id: Uuid) -> DbResult<()> {
-    const ITEMS: &str = "DELETE FROM donation_items WHERE municipality_id = $1 AND donation_id = $2";
+pub async fn clear_items_and_ship_tos(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    donation_id: Uuid,
+) -> DbResult<()> {
+    const ITEMS: &str =
+        "DELETE FROM donation_items WHERE municipality_id = $1 AND donation_id = $2";
     const SHIP: &str = "DELETE FROM ship_tos WHERE municipality_id = $1 AND donation_id = $2";
     with_tx!(tx, |conn| sqlx::query(ITEMS)
         .bind(tenant.0)
@@ -956,4 +1178,27 @@ pub async fn close_payment_record(
         .await?
         .rows_affected());
     Ok(n == 1)
+}
+
+/// Engine-specific: sets the page cache of the transaction's connection to `kib` KiB (SQLite;
+/// nothing on PostgreSQL) and returns the previous setting (in SQLite's `cache_size` form), for
+/// a large import whose indexes outgrow the default cache. Restore it with
+/// [`restore_cache_size`] before the connection goes back to the pool.
+pub async fn enlarge_cache(tx: &mut Tx, kib: i64) -> DbResult<Option<i64>> {
+    let Tx::Sqlite(t) = tx else { return Ok(None) };
+    let conn = &mut **t;
+    let previous: i64 = sqlx::query_scalar("PRAGMA cache_size").fetch_one(&mut *conn).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = -{}", kib.max(1))))
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some(previous))
+}
+
+/// Puts back the page cache setting returned by [`enlarge_cache`].
+pub async fn restore_cache_size(tx: &mut Tx, previous: Option<i64>) -> DbResult<()> {
+    let (Tx::Sqlite(t), Some(previous)) = (tx, previous) else { return Ok(()) };
+    sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = {previous}")))
+        .execute(&mut **t)
+        .await?;
+    Ok(())
 }

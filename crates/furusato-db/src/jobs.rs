@@ -15,7 +15,7 @@ use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::{with_db, with_tx, Db, DbError, DbResult, MunicipalityId, Tx, new_id, now_utc};
+use crate::{Db, DbError, DbResult, MunicipalityId, Tx, new_id, now_utc, with_db, with_tx};
 
 /// A job as stored.
 #[derive(Clone, Debug, sqlx::FromRow, Serialize)]
@@ -76,7 +76,12 @@ pub struct NewJob {
 impl NewJob {
     /// A job of `kind` for `tenant`, due now.
     pub fn now(tenant: Option<MunicipalityId>, kind: &str, payload: serde_json::Value) -> Self {
-        NewJob { municipality_id: tenant, kind: kind.to_string(), payload, run_at: now_utc() }
+        NewJob {
+            municipality_id: tenant,
+            kind: kind.to_string(),
+            payload,
+            run_at: now_utc(),
+        }
     }
 }
 
@@ -110,7 +115,13 @@ pub async fn enqueue(db: &Db, job: &NewJob) -> DbResult<Uuid> {
 /// already waiting or running.
 pub async fn enqueue_unique(db: &Db, job: &NewJob) -> DbResult<Option<Uuid>> {
     let mut tx = db.begin().await?;
-    let key = format!("jobs:{}:{}", job.municipality_id.map(|m| m.to_string()).unwrap_or_default(), job.kind);
+    let key = format!(
+        "jobs:{}:{}",
+        job.municipality_id
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
+        job.kind
+    );
     lock_key(&mut tx, &key).await?;
     const ACTIVE: &str = "SELECT COUNT(*) FROM jobs WHERE kind = $1 AND state IN ('queued', 'running') \
         AND ((municipality_id IS NULL AND $2 IS NULL) OR municipality_id = $2)";
@@ -130,7 +141,12 @@ pub async fn enqueue_unique(db: &Db, job: &NewJob) -> DbResult<Option<Uuid>> {
 
 /// Claims the oldest due job of one of `kinds` for worker `worker`: it becomes `running`.
 /// Returns `None` when nothing is due.
-pub async fn claim_next(db: &Db, worker: &str, kinds: &[&str], now: OffsetDateTime) -> DbResult<Option<Job>> {
+pub async fn claim_next(
+    db: &Db,
+    worker: &str,
+    kinds: &[&str],
+    now: OffsetDateTime,
+) -> DbResult<Option<Job>> {
     if kinds.is_empty() {
         return Ok(None);
     }
@@ -179,26 +195,35 @@ pub async fn claim_next(db: &Db, worker: &str, kinds: &[&str], now: OffsetDateTi
 
 async fn get_tx(tx: &mut Tx, id: Uuid) -> DbResult<Job> {
     let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
-    with_tx!(tx, |conn| sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+    with_tx!(tx, |conn| sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(
+        sql
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
     .ok_or(DbError::NotFound("job"))
 }
 
 /// One job by id.
 pub async fn get(db: &Db, id: Uuid) -> DbResult<Option<Job>> {
     let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, Job>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?))
 }
 
 /// Marks a running job done.
 pub async fn finish(db: &Db, id: Uuid) -> DbResult<()> {
     const SQL: &str = "UPDATE jobs SET state = 'done', finished_at = $2, last_error = '' WHERE id = $1 AND state = 'running'";
-    let n = with_db!(db, |pool| sqlx::query(SQL).bind(id).bind(now_utc()).execute(pool).await?.rows_affected());
+    let n = with_db!(db, |pool| sqlx::query(SQL)
+        .bind(id)
+        .bind(now_utc())
+        .execute(pool)
+        .await?
+        .rows_affected());
     if n == 0 {
         return Err(DbError::NotFound("running job"));
     }
@@ -218,7 +243,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 3, base_delay: Duration::minutes(1), max_delay: Duration::hours(1) }
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::minutes(1),
+            max_delay: Duration::hours(1),
+        }
     }
 }
 
@@ -243,7 +272,13 @@ pub enum FailOutcome {
 
 /// Records a failure of a running job: queued again after a backoff while attempts remain
 /// (`retryable` and `attempts < max_attempts`), else `failed`. `error` must not contain personal data.
-pub async fn fail(db: &Db, id: Uuid, error: &str, retryable: bool, policy: RetryPolicy) -> DbResult<FailOutcome> {
+pub async fn fail(
+    db: &Db,
+    id: Uuid,
+    error: &str,
+    retryable: bool,
+    policy: RetryPolicy,
+) -> DbResult<FailOutcome> {
     let job = get(db, id).await?.ok_or(DbError::NotFound("job"))?;
     let now = now_utc();
     let error: String = error.chars().take(2000).collect();
@@ -251,11 +286,23 @@ pub async fn fail(db: &Db, id: Uuid, error: &str, retryable: bool, policy: Retry
         let at = now + policy.delay_after(job.attempts);
         const SQL: &str = "UPDATE jobs SET state = 'queued', run_at = $2, last_error = $3, locked_by = '', \
             locked_at = NULL WHERE id = $1 AND state = 'running'";
-        with_db!(db, |pool| sqlx::query(SQL).bind(id).bind(at).bind(&error).execute(pool).await?.rows_affected());
+        with_db!(db, |pool| sqlx::query(SQL)
+            .bind(id)
+            .bind(at)
+            .bind(&error)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(FailOutcome::Retry(at))
     } else {
         const SQL: &str = "UPDATE jobs SET state = 'failed', finished_at = $2, last_error = $3 WHERE id = $1 AND state = 'running'";
-        with_db!(db, |pool| sqlx::query(SQL).bind(id).bind(now).bind(&error).execute(pool).await?.rows_affected());
+        with_db!(db, |pool| sqlx::query(SQL)
+            .bind(id)
+            .bind(now)
+            .bind(&error)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(FailOutcome::Failed)
     }
 }
@@ -266,21 +313,32 @@ pub async fn requeue_stale(db: &Db, older_than: Duration) -> DbResult<u64> {
     const SQL: &str = "UPDATE jobs SET state = 'queued', locked_by = '', locked_at = NULL, \
         last_error = 'interrupted: the worker stopped while running this job' \
         WHERE state = 'running' AND locked_at < $1";
-    Ok(with_db!(db, |pool| sqlx::query(SQL).bind(now_utc() - older_than).execute(pool).await?.rows_affected()))
+    Ok(with_db!(db, |pool| sqlx::query(SQL)
+        .bind(now_utc() - older_than)
+        .execute(pool)
+        .await?
+        .rows_affected()))
 }
 
 /// The most recent jobs of a municipality (newest first), optionally of one kind.
-pub async fn list_recent(db: &Db, tenant: MunicipalityId, kind: Option<&str>, limit: i64) -> DbResult<Vec<Job>> {
+pub async fn list_recent(
+    db: &Db,
+    tenant: MunicipalityId,
+    kind: Option<&str>,
+    limit: i64,
+) -> DbResult<Vec<Job>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM jobs WHERE municipality_id = $1 AND ($2 = '' OR kind = $2) \
          ORDER BY created_at DESC, id DESC LIMIT $3"
     );
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(kind.unwrap_or(""))
-        .bind(limit)
-        .fetch_all(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, Job>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(kind.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?))
 }
 
 /// The queued or running job of `kind` for a municipality, if any.
@@ -289,17 +347,27 @@ pub async fn active(db: &Db, tenant: MunicipalityId, kind: &str) -> DbResult<Opt
         "SELECT {COLUMNS} FROM jobs WHERE municipality_id = $1 AND kind = $2 AND state IN ('queued', 'running') \
          ORDER BY created_at LIMIT 1"
     );
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(sql))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, Job>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(kind)
+    .fetch_optional(pool)
+    .await?))
+}
+
+/// When the last job of `kind` for a municipality was created (any state), for schedules.
+pub async fn last_created(
+    db: &Db,
+    tenant: MunicipalityId,
+    kind: &str,
+) -> DbResult<Option<OffsetDateTime>> {
+    const SQL: &str = "SELECT created_at FROM jobs WHERE municipality_id = $1 AND kind = $2 ORDER BY created_at DESC LIMIT 1";
+    Ok(with_db!(db, |pool| sqlx::query_scalar(SQL)
         .bind(tenant.0)
         .bind(kind)
         .fetch_optional(pool)
         .await?))
-}
-
-/// When the last job of `kind` for a municipality was created (any state), for schedules.
-pub async fn last_created(db: &Db, tenant: MunicipalityId, kind: &str) -> DbResult<Option<OffsetDateTime>> {
-    const SQL: &str = "SELECT created_at FROM jobs WHERE municipality_id = $1 AND kind = $2 ORDER BY created_at DESC LIMIT 1";
-    Ok(with_db!(db, |pool| sqlx::query_scalar(SQL).bind(tenant.0).bind(kind).fetch_optional(pool).await?))
 }
 
 /// Serialises transactions that use the same `key` until they end (check-then-insert sections).
@@ -341,26 +409,54 @@ mod tests {
     async fn enqueue_claim_finish() {
         let db = test_db().await;
         let t = city(&db).await;
-        let id = enqueue(&db, &NewJob::now(Some(t), "rakuten_sync", serde_json::json!({"trigger": "manual"})))
-            .await
-            .unwrap();
+        let id = enqueue(
+            &db,
+            &NewJob::now(
+                Some(t),
+                "rakuten_sync",
+                serde_json::json!({"trigger": "manual"}),
+            ),
+        )
+        .await
+        .unwrap();
         // Not due yet for a claim in the past.
-        assert!(claim_next(&db, "w1", &["rakuten_sync"], now_utc() - Duration::hours(1)).await.unwrap().is_none());
+        assert!(
+            claim_next(&db, "w1", &["rakuten_sync"], now_utc() - Duration::hours(1))
+                .await
+                .unwrap()
+                .is_none()
+        );
         // Another kind is not claimed.
-        assert!(claim_next(&db, "w1", &["other"], now_utc()).await.unwrap().is_none());
-        let job = claim_next(&db, "w1", &["rakuten_sync"], now_utc()).await.unwrap().unwrap();
+        assert!(
+            claim_next(&db, "w1", &["other"], now_utc())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let job = claim_next(&db, "w1", &["rakuten_sync"], now_utc())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(job.id, id);
         assert_eq!(job.state, state::RUNNING);
         assert_eq!(job.attempts, 1);
         assert_eq!(job.locked_by, "w1");
         assert_eq!(job.payload_json()["trigger"], "manual");
         // Nothing else to claim while it runs.
-        assert!(claim_next(&db, "w2", &["rakuten_sync"], now_utc()).await.unwrap().is_none());
+        assert!(
+            claim_next(&db, "w2", &["rakuten_sync"], now_utc())
+                .await
+                .unwrap()
+                .is_none()
+        );
         finish(&db, id).await.unwrap();
         let job = get(&db, id).await.unwrap().unwrap();
         assert_eq!(job.state, state::DONE);
         assert!(job.finished_at.is_some());
-        assert!(finish(&db, id).await.is_err(), "a done job cannot finish twice");
+        assert!(
+            finish(&db, id).await.is_err(),
+            "a done job cannot finish twice"
+        );
     }
 
     // multi_thread: on PostgreSQL the test database's Drop needs another worker to drive the pool's IO.
@@ -371,11 +467,29 @@ mod tests {
         let job = NewJob::now(Some(t), "rakuten_sync", serde_json::json!({}));
         let first = enqueue_unique(&db, &job).await.unwrap();
         assert!(first.is_some());
-        assert_eq!(enqueue_unique(&db, &job).await.unwrap(), None, "no duplicate while queued");
-        let claimed = claim_next(&db, "w", &["rakuten_sync"], now_utc()).await.unwrap().unwrap();
-        assert_eq!(enqueue_unique(&db, &job).await.unwrap(), None, "no duplicate while running");
-        let policy = RetryPolicy { max_attempts: 2, base_delay: Duration::seconds(30), max_delay: Duration::hours(1) };
-        match fail(&db, claimed.id, "HTTP 503", true, policy).await.unwrap() {
+        assert_eq!(
+            enqueue_unique(&db, &job).await.unwrap(),
+            None,
+            "no duplicate while queued"
+        );
+        let claimed = claim_next(&db, "w", &["rakuten_sync"], now_utc())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            enqueue_unique(&db, &job).await.unwrap(),
+            None,
+            "no duplicate while running"
+        );
+        let policy = RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::seconds(30),
+            max_delay: Duration::hours(1),
+        };
+        match fail(&db, claimed.id, "HTTP 503", true, policy)
+            .await
+            .unwrap()
+        {
             FailOutcome::Retry(at) => assert!(at > now_utc() + Duration::seconds(20)),
             other => panic!("expected a retry, got {other:?}"),
         }
@@ -383,11 +497,32 @@ mod tests {
         assert_eq!(again.state, state::QUEUED);
         assert_eq!(again.last_error, "HTTP 503");
         // Due only after the backoff.
-        assert!(claim_next(&db, "w", &["rakuten_sync"], now_utc()).await.unwrap().is_none());
-        let second = claim_next(&db, "w", &["rakuten_sync"], now_utc() + Duration::minutes(2)).await.unwrap().unwrap();
+        assert!(
+            claim_next(&db, "w", &["rakuten_sync"], now_utc())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let second = claim_next(
+            &db,
+            "w",
+            &["rakuten_sync"],
+            now_utc() + Duration::minutes(2),
+        )
+        .await
+        .unwrap()
+        .unwrap();
         assert_eq!(second.attempts, 2);
-        assert_eq!(fail(&db, second.id, "HTTP 503", true, policy).await.unwrap(), FailOutcome::Failed);
-        assert_eq!(get(&db, second.id).await.unwrap().unwrap().state, state::FAILED);
+        assert_eq!(
+            fail(&db, second.id, "HTTP 503", true, policy)
+                .await
+                .unwrap(),
+            FailOutcome::Failed
+        );
+        assert_eq!(
+            get(&db, second.id).await.unwrap().unwrap().state,
+            state::FAILED
+        );
         // A failed job no longer blocks a new one.
         assert!(enqueue_unique(&db, &job).await.unwrap().is_some());
         let recent = list_recent(&db, t, Some("rakuten_sync"), 10).await.unwrap();
@@ -400,8 +535,13 @@ mod tests {
     async fn stale_jobs_are_requeued() {
         let db = test_db().await;
         let t = city(&db).await;
-        let id = enqueue(&db, &NewJob::now(Some(t), "k", serde_json::json!({}))).await.unwrap();
-        claim_next(&db, "w", &["k"], now_utc()).await.unwrap().unwrap();
+        let id = enqueue(&db, &NewJob::now(Some(t), "k", serde_json::json!({})))
+            .await
+            .unwrap();
+        claim_next(&db, "w", &["k"], now_utc())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(requeue_stale(&db, Duration::hours(1)).await.unwrap(), 0);
         assert_eq!(requeue_stale(&db, Duration::seconds(-1)).await.unwrap(), 1);
         assert_eq!(get(&db, id).await.unwrap().unwrap().state, state::QUEUED);
@@ -409,7 +549,11 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_is_capped() {
-        let p = RetryPolicy { max_attempts: 10, base_delay: Duration::minutes(1), max_delay: Duration::minutes(10) };
+        let p = RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::minutes(1),
+            max_delay: Duration::minutes(10),
+        };
         assert_eq!(p.delay_after(1), Duration::minutes(1));
         assert_eq!(p.delay_after(2), Duration::minutes(2));
         assert_eq!(p.delay_after(3), Duration::minutes(4));

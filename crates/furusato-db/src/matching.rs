@@ -12,12 +12,46 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::args::{Arg, Args};
-use crate::donors::{Donor, Page, COLUMNS as DONOR_COLUMNS};
-use crate::{bind_args, with_db, with_tx, Db, DbError, DbResult, MunicipalityId, Tx, new_id, now_utc};
+use crate::donors::{COLUMNS as DONOR_COLUMNS, Donor, Page};
+use crate::{
+    Db, DbError, DbResult, MunicipalityId, Tx, bind_args, new_id, now_utc, with_db, with_tx,
+};
 
 /// Values per `IN (…)` list: well under both engines' bind limits, small enough for the planner
 /// to use the index for each value.
 pub const IN_CHUNK: usize = 500;
+
+// ---------------------------------------------------------------------------------------------
+// Inserts
+
+/// Bound variables per multi-row `INSERT` on SQLite. SQLite resolves every `$N` placeholder with
+/// a linear scan of the statement's parameter list (`sqlite3_bind_parameter_name`, called by
+/// sqlx for each argument), so binding costs O(variables²): a 1,000-row × 21-column statement
+/// spends ~10 ms binding. Statements of ~500 variables keep that negligible.
+pub const SQLITE_VARS_PER_INSERT: usize = 500;
+
+/// [`crate::dialect::bulk_insert`] without a conflict clause, in statements sized for the engine
+/// (see [`SQLITE_VARS_PER_INSERT`]; PostgreSQL takes the large statements as they are).
+pub async fn insert_rows(
+    tx: &mut Tx,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Arg>>,
+) -> DbResult<u64> {
+    if tx.backend() == crate::Backend::Postgres
+        || rows.len() * columns.len() <= SQLITE_VARS_PER_INSERT
+    {
+        return crate::dialect::bulk_insert(tx, table, columns, rows, "").await;
+    }
+    let per_stmt = (SQLITE_VARS_PER_INSERT / columns.len().max(1)).max(1);
+    let mut affected = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Arg>> = rows.by_ref().take(per_stmt).collect();
+        affected += crate::dialect::bulk_insert(tx, table, columns, chunk, "").await?;
+    }
+    Ok(affected)
+}
 
 // ---------------------------------------------------------------------------------------------
 // Candidates
@@ -34,7 +68,8 @@ pub struct MatchCandidate {
     pub created_at: OffsetDateTime,
 }
 
-const CANDIDATE_COLUMNS: &str = "id, kana_norm, name_norm, postal_code, address_norm, phone_digits, created_at";
+const CANDIDATE_COLUMNS: &str =
+    "id, kana_norm, name_norm, postal_code, address_norm, phone_digits, created_at";
 
 /// The indexed column a candidate look-up uses (exact equality, so `donors_kana`,
 /// `donors_phone` and `donors_name` serve it).
@@ -59,7 +94,11 @@ impl CandidateKey {
 fn candidate_query(tenant: MunicipalityId, key: CandidateKey, chunk: &[&str]) -> (String, Args) {
     let mut args = Args::new();
     let t = args.uuid(tenant.0);
-    let list = chunk.iter().map(|v| args.text(*v)).collect::<Vec<_>>().join(", ");
+    let list = chunk
+        .iter()
+        .map(|v| args.text(*v))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
         "SELECT {CANDIDATE_COLUMNS} FROM donors WHERE municipality_id = {t} AND {col} IN ({list}) \
          AND merged_into_id IS NULL",
@@ -69,7 +108,11 @@ fn candidate_query(tenant: MunicipalityId, key: CandidateKey, chunk: &[&str]) ->
 }
 
 fn distinct_values(values: &[String]) -> Vec<&str> {
-    let mut wanted: Vec<&str> = values.iter().map(String::as_str).filter(|v| !v.is_empty()).collect();
+    let mut wanted: Vec<&str> = values
+        .iter()
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .collect();
     wanted.sort_unstable();
     wanted.dedup();
     wanted
@@ -140,8 +183,16 @@ pub struct DonorSource {
 }
 
 /// Column list for [`crate::dialect::bulk_insert`] into `donor_sources`.
-pub const SOURCE_INSERT_COLUMNS: [&str; 8] =
-    ["id", "municipality_id", "donor_id", "source", "external_id", "link", "snapshot", "created_at"];
+pub const SOURCE_INSERT_COLUMNS: [&str; 8] = [
+    "id",
+    "municipality_id",
+    "donor_id",
+    "source",
+    "external_id",
+    "link",
+    "snapshot",
+    "created_at",
+];
 
 /// The bound values of one `donor_sources` row, in [`SOURCE_INSERT_COLUMNS`] order.
 #[allow(clippy::too_many_arguments)]
@@ -168,7 +219,11 @@ pub fn source_insert_row(
 }
 
 /// Every source record of a donor, oldest first.
-pub async fn sources_for_donor(db: &Db, tenant: MunicipalityId, donor_id: Uuid) -> DbResult<Vec<DonorSource>> {
+pub async fn sources_for_donor(
+    db: &Db,
+    tenant: MunicipalityId,
+    donor_id: Uuid,
+) -> DbResult<Vec<DonorSource>> {
     const SQL: &str = "SELECT id, donor_id, source, external_id, link, snapshot, created_at FROM donor_sources \
         WHERE municipality_id = $1 AND donor_id = $2 ORDER BY created_at, id";
     Ok(with_db!(db, |pool| sqlx::query_as::<_, DonorSource>(SQL)
@@ -214,8 +269,16 @@ const REVIEW_COLUMNS: &str =
     "id, donor_id, candidate_id, score, reasons, status, created_at, decided_at, decided_by";
 
 /// Column list for [`crate::dialect::bulk_insert`] into `match_reviews` (pending rows).
-pub const REVIEW_INSERT_COLUMNS: [&str; 8] =
-    ["id", "municipality_id", "donor_id", "candidate_id", "score", "reasons", "status", "created_at"];
+pub const REVIEW_INSERT_COLUMNS: [&str; 8] = [
+    "id",
+    "municipality_id",
+    "donor_id",
+    "candidate_id",
+    "score",
+    "reasons",
+    "status",
+    "created_at",
+];
 
 /// The bound values of a new pending review, in [`REVIEW_INSERT_COLUMNS`] order.
 pub fn review_insert_row(
@@ -247,27 +310,40 @@ const OPEN_PAIR: &str = "r.status = 'pending' \
 /// Pending reviews whose two donors are both unmerged, highest score first (then oldest).
 /// A review whose donor was merged by another decision disappears from the queue, and comes back
 /// if that merge is undone.
-pub async fn pending_reviews(db: &Db, tenant: MunicipalityId, page: u32, per_page: u32) -> DbResult<Page<MatchReview>> {
+pub async fn pending_reviews(
+    db: &Db,
+    tenant: MunicipalityId,
+    page: u32,
+    per_page: u32,
+) -> DbResult<Page<MatchReview>> {
     let page = page.max(1);
     let per_page = per_page.clamp(1, 200);
     let count_sql = format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM match_reviews r WHERE r.municipality_id = $1 AND {OPEN_PAIR} LIMIT {}) t",
         crate::donors::TOTAL_CAP + 1
     );
-    let total: i64 = with_db!(db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql))
-        .bind(tenant.0)
-        .fetch_one(pool)
-        .await?);
+    let total: i64 = with_db!(db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(
+        count_sql
+    ))
+    .bind(tenant.0)
+    .fetch_one(pool)
+    .await?);
     let offset = (page as i64 - 1) * per_page as i64;
-    let cols = REVIEW_COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+    let cols = REVIEW_COLUMNS
+        .split(", ")
+        .map(|c| format!("r.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
         "SELECT {cols} FROM match_reviews r WHERE r.municipality_id = $1 AND {OPEN_PAIR} \
          ORDER BY r.score DESC, r.created_at, r.id LIMIT {per_page} OFFSET {offset}"
     );
-    let items = with_db!(db, |pool| sqlx::query_as::<_, MatchReview>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .fetch_all(pool)
-        .await?);
+    let items = with_db!(db, |pool| sqlx::query_as::<_, MatchReview>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .fetch_all(pool)
+    .await?);
     Ok(Page {
         items,
         page,
@@ -279,34 +355,52 @@ pub async fn pending_reviews(db: &Db, tenant: MunicipalityId, page: u32, per_pag
 
 /// Number of reviews on the queue (see [`pending_reviews`]).
 pub async fn pending_count(db: &Db, tenant: MunicipalityId) -> DbResult<i64> {
-    let sql = format!("SELECT COUNT(*) FROM match_reviews r WHERE r.municipality_id = $1 AND {OPEN_PAIR}");
-    Ok(with_db!(db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .fetch_one(pool)
-        .await?))
+    let sql = format!(
+        "SELECT COUNT(*) FROM match_reviews r WHERE r.municipality_id = $1 AND {OPEN_PAIR}"
+    );
+    Ok(with_db!(db, |pool| sqlx::query_scalar(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .fetch_one(pool)
+    .await?))
 }
 
 /// One review, inside a transaction (for a decision).
-pub async fn get_review(tx: &mut Tx, tenant: MunicipalityId, id: Uuid) -> DbResult<Option<MatchReview>> {
-    let sql = format!("SELECT {REVIEW_COLUMNS} FROM match_reviews WHERE municipality_id = $1 AND id = $2");
-    Ok(with_tx!(tx, |conn| sqlx::query_as::<_, MatchReview>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?))
+pub async fn get_review(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    id: Uuid,
+) -> DbResult<Option<MatchReview>> {
+    let sql = format!(
+        "SELECT {REVIEW_COLUMNS} FROM match_reviews WHERE municipality_id = $1 AND id = $2"
+    );
+    Ok(with_tx!(tx, |conn| sqlx::query_as::<_, MatchReview>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?))
 }
 
 /// Every review of a donor (as the new donor or as the candidate), newest first.
-pub async fn reviews_for_donor(db: &Db, tenant: MunicipalityId, donor_id: Uuid) -> DbResult<Vec<MatchReview>> {
+pub async fn reviews_for_donor(
+    db: &Db,
+    tenant: MunicipalityId,
+    donor_id: Uuid,
+) -> DbResult<Vec<MatchReview>> {
     let sql = format!(
         "SELECT {REVIEW_COLUMNS} FROM match_reviews WHERE municipality_id = $1 AND (donor_id = $2 OR candidate_id = $2) \
          ORDER BY created_at DESC, id DESC"
     );
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, MatchReview>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(donor_id)
-        .fetch_all(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, MatchReview>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(donor_id)
+    .fetch_all(pool)
+    .await?))
 }
 
 /// Records a decision on a review that is in state `from`; returns false when it was not (another
@@ -319,7 +413,11 @@ pub async fn decide_review(
     to: &str,
     by: &str,
 ) -> DbResult<bool> {
-    let (at, by) = if to == REVIEW_PENDING { (None, "") } else { (Some(now_utc()), by) };
+    let (at, by) = if to == REVIEW_PENDING {
+        (None, "")
+    } else {
+        (Some(now_utc()), by)
+    };
     const SQL: &str = "UPDATE match_reviews SET status = $4, decided_at = $5, decided_by = $6 \
         WHERE municipality_id = $1 AND id = $2 AND status = $3";
     let n = with_tx!(tx, |conn| sqlx::query(SQL)
@@ -341,11 +439,13 @@ pub async fn decide_review(
 /// A donor read inside a transaction (merge decisions).
 pub async fn donor_in_tx(tx: &mut Tx, tenant: MunicipalityId, id: Uuid) -> DbResult<Option<Donor>> {
     let sql = format!("SELECT {DONOR_COLUMNS} FROM donors WHERE municipality_id = $1 AND id = $2");
-    Ok(with_tx!(tx, |conn| sqlx::query_as::<_, Donor>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?))
+    Ok(with_tx!(tx, |conn| sqlx::query_as::<_, Donor>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?))
 }
 
 /// Donors by id (any state), in no particular order.
@@ -357,29 +457,49 @@ pub async fn donors_by_ids(db: &Db, tenant: MunicipalityId, ids: &[Uuid]) -> DbR
     for chunk in ids.chunks(IN_CHUNK) {
         let mut args = Args::new();
         let t = args.uuid(tenant.0);
-        let list = chunk.iter().map(|id| args.uuid(*id)).collect::<Vec<_>>().join(", ");
-        let sql = format!("SELECT {DONOR_COLUMNS} FROM donors WHERE municipality_id = {t} AND id IN ({list})");
-        let rows = with_db!(db, |pool| bind_args!(sqlx::query_as::<_, Donor>(sqlx::AssertSqlSafe(sql)), args)
-            .fetch_all(pool)
-            .await?);
+        let list = chunk
+            .iter()
+            .map(|id| args.uuid(*id))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {DONOR_COLUMNS} FROM donors WHERE municipality_id = {t} AND id IN ({list})"
+        );
+        let rows = with_db!(db, |pool| bind_args!(
+            sqlx::query_as::<_, Donor>(sqlx::AssertSqlSafe(sql)),
+            args
+        )
+        .fetch_all(pool)
+        .await?);
         out.extend(rows);
     }
     Ok(out)
 }
 
 /// Number of donations of each of `ids` (ids without donations are absent).
-pub async fn donation_counts(db: &Db, tenant: MunicipalityId, ids: &[Uuid]) -> DbResult<Vec<(Uuid, i64)>> {
+pub async fn donation_counts(
+    db: &Db,
+    tenant: MunicipalityId,
+    ids: &[Uuid],
+) -> DbResult<Vec<(Uuid, i64)>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(IN_CHUNK) {
         let mut args = Args::new();
         let t = args.uuid(tenant.0);
-        let list = chunk.iter().map(|id| args.uuid(*id)).collect::<Vec<_>>().join(", ");
+        let list = chunk
+            .iter()
+            .map(|id| args.uuid(*id))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
             "SELECT donor_id, COUNT(*) FROM donations WHERE municipality_id = {t} AND donor_id IN ({list}) GROUP BY donor_id"
         );
-        let rows: Vec<(Uuid, i64)> = with_db!(db, |pool| bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), args)
-            .fetch_all(pool)
-            .await?);
+        let rows: Vec<(Uuid, i64)> = with_db!(db, |pool| bind_args!(
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)),
+            args
+        )
+        .fetch_all(pool)
+        .await?);
         out.extend(rows);
     }
     Ok(out)
@@ -420,14 +540,21 @@ pub struct DonorMerge {
 
 impl DonorMerge {
     pub fn moved(&self) -> DbResult<Moved> {
-        serde_json::from_str(&self.moved).map_err(|e| DbError::Corrupt(format!("donor_merges.moved: {e}")))
+        serde_json::from_str(&self.moved)
+            .map_err(|e| DbError::Corrupt(format!("donor_merges.moved: {e}")))
     }
 }
 
-const MERGE_COLUMNS: &str = "id, kept_id, merged_id, moved, merged_at, merged_by, undone_at, undone_by";
+const MERGE_COLUMNS: &str =
+    "id, kept_id, merged_id, moved, merged_at, merged_by, undone_at, undone_by";
 
 /// Marks `merged` as merged into `kept`, only if it is not merged already (returns false otherwise).
-pub async fn set_merged_into(tx: &mut Tx, tenant: MunicipalityId, merged: Uuid, kept: Uuid) -> DbResult<bool> {
+pub async fn set_merged_into(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    merged: Uuid,
+    kept: Uuid,
+) -> DbResult<bool> {
     const SQL: &str = "UPDATE donors SET merged_into_id = $3, updated_at = $4 \
         WHERE municipality_id = $1 AND id = $2 AND merged_into_id IS NULL";
     let n = with_tx!(tx, |conn| sqlx::query(SQL)
@@ -442,7 +569,12 @@ pub async fn set_merged_into(tx: &mut Tx, tenant: MunicipalityId, merged: Uuid, 
 }
 
 /// Clears `merged_into_id` of `merged` if it points at `kept` (returns false otherwise).
-pub async fn clear_merged_into(tx: &mut Tx, tenant: MunicipalityId, merged: Uuid, kept: Uuid) -> DbResult<bool> {
+pub async fn clear_merged_into(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    merged: Uuid,
+    kept: Uuid,
+) -> DbResult<bool> {
     const SQL: &str = "UPDATE donors SET merged_into_id = NULL, updated_at = $4 \
         WHERE municipality_id = $1 AND id = $2 AND merged_into_id = $3";
     let n = with_tx!(tx, |conn| sqlx::query(SQL)
@@ -471,7 +603,12 @@ pub async fn lock_unmerged(tx: &mut Tx, tenant: MunicipalityId, id: Uuid) -> DbR
 }
 
 /// Moves every donation of `from` to `to`; returns the moved ids.
-pub async fn move_all_donations(tx: &mut Tx, tenant: MunicipalityId, from: Uuid, to: Uuid) -> DbResult<Vec<Uuid>> {
+pub async fn move_all_donations(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    from: Uuid,
+    to: Uuid,
+) -> DbResult<Vec<Uuid>> {
     const SQL: &str = "UPDATE donations SET donor_id = $3, updated_at = $4 \
         WHERE municipality_id = $1 AND donor_id = $2 RETURNING id";
     let mut ids: Vec<Uuid> = with_tx!(tx, |conn| sqlx::query_scalar(SQL)
@@ -486,7 +623,12 @@ pub async fn move_all_donations(tx: &mut Tx, tenant: MunicipalityId, from: Uuid,
 }
 
 /// Moves every source record of `from` to `to`; returns the moved ids.
-pub async fn move_all_sources(tx: &mut Tx, tenant: MunicipalityId, from: Uuid, to: Uuid) -> DbResult<Vec<Uuid>> {
+pub async fn move_all_sources(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    from: Uuid,
+    to: Uuid,
+) -> DbResult<Vec<Uuid>> {
     const SQL: &str = "UPDATE donor_sources SET donor_id = $3 WHERE municipality_id = $1 AND donor_id = $2 RETURNING id";
     let mut ids: Vec<Uuid> = with_tx!(tx, |conn| sqlx::query_scalar(SQL)
         .bind(tenant.0)
@@ -521,7 +663,11 @@ pub async fn move_back(
         let t = args.uuid(tenant.0);
         let f = args.uuid(from);
         let d = args.uuid(to);
-        let list = chunk.iter().map(|id| args.uuid(*id)).collect::<Vec<_>>().join(", ");
+        let list = chunk
+            .iter()
+            .map(|id| args.uuid(*id))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = match table {
             MovedTable::Donations => {
                 let now = args.timestamp(now_utc());
@@ -534,10 +680,13 @@ pub async fn move_back(
                 "UPDATE donor_sources SET donor_id = {d} WHERE municipality_id = {t} AND donor_id = {f} AND id IN ({list})"
             ),
         };
-        moved += with_tx!(tx, |conn| bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql)), args)
-            .execute(conn)
-            .await?
-            .rows_affected());
+        moved += with_tx!(tx, |conn| bind_args!(
+            sqlx::query(sqlx::AssertSqlSafe(sql)),
+            args
+        )
+        .execute(conn)
+        .await?
+        .rows_affected());
     }
     Ok(moved)
 }
@@ -545,7 +694,12 @@ pub async fn move_back(
 /// Deletes one `donor_sources` row (the marker of an undone merge).
 pub async fn delete_source(tx: &mut Tx, tenant: MunicipalityId, id: Uuid) -> DbResult<()> {
     const SQL: &str = "DELETE FROM donor_sources WHERE municipality_id = $1 AND id = $2";
-    with_tx!(tx, |conn| sqlx::query(SQL).bind(tenant.0).bind(id).execute(conn).await?.rows_affected());
+    with_tx!(tx, |conn| sqlx::query(SQL)
+        .bind(tenant.0)
+        .bind(id)
+        .execute(conn)
+        .await?
+        .rows_affected());
     Ok(())
 }
 
@@ -563,7 +717,16 @@ pub async fn insert_merge(
     crate::dialect::bulk_insert(
         tx,
         "donor_merges",
-        &["id", "municipality_id", "kept_id", "merged_id", "moved", "merged_at", "merged_by", "undone_by"],
+        &[
+            "id",
+            "municipality_id",
+            "kept_id",
+            "merged_id",
+            "moved",
+            "merged_at",
+            "merged_by",
+            "undone_by",
+        ],
         vec![vec![
             Arg::Uuid(id),
             Arg::Uuid(tenant.0),
@@ -581,17 +744,29 @@ pub async fn insert_merge(
 }
 
 /// One merge, inside a transaction.
-pub async fn get_merge(tx: &mut Tx, tenant: MunicipalityId, id: Uuid) -> DbResult<Option<DonorMerge>> {
-    let sql = format!("SELECT {MERGE_COLUMNS} FROM donor_merges WHERE municipality_id = $1 AND id = $2");
-    Ok(with_tx!(tx, |conn| sqlx::query_as::<_, DonorMerge>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?))
+pub async fn get_merge(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    id: Uuid,
+) -> DbResult<Option<DonorMerge>> {
+    let sql =
+        format!("SELECT {MERGE_COLUMNS} FROM donor_merges WHERE municipality_id = $1 AND id = $2");
+    Ok(with_tx!(tx, |conn| sqlx::query_as::<_, DonorMerge>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?))
 }
 
 /// Marks a merge undone; returns false when it already was.
-pub async fn mark_undone(tx: &mut Tx, tenant: MunicipalityId, id: Uuid, by: &str) -> DbResult<bool> {
+pub async fn mark_undone(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    id: Uuid,
+    by: &str,
+) -> DbResult<bool> {
     const SQL: &str = "UPDATE donor_merges SET undone_at = $3, undone_by = $4 \
         WHERE municipality_id = $1 AND id = $2 AND undone_at IS NULL";
     let n = with_tx!(tx, |conn| sqlx::query(SQL)
@@ -606,39 +781,62 @@ pub async fn mark_undone(tx: &mut Tx, tenant: MunicipalityId, id: Uuid, by: &str
 }
 
 /// The merges of a municipality, newest first.
-pub async fn merges(db: &Db, tenant: MunicipalityId, page: u32, per_page: u32) -> DbResult<Page<DonorMerge>> {
+pub async fn merges(
+    db: &Db,
+    tenant: MunicipalityId,
+    page: u32,
+    per_page: u32,
+) -> DbResult<Page<DonorMerge>> {
     let page = page.max(1);
     let per_page = per_page.clamp(1, 200);
     let cap = crate::donors::TOTAL_CAP;
-    let count_sql =
-        format!("SELECT COUNT(*) FROM (SELECT 1 FROM donor_merges WHERE municipality_id = $1 LIMIT {}) t", cap + 1);
-    let total: i64 = with_db!(db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql))
-        .bind(tenant.0)
-        .fetch_one(pool)
-        .await?);
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM donor_merges WHERE municipality_id = $1 LIMIT {}) t",
+        cap + 1
+    );
+    let total: i64 = with_db!(db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(
+        count_sql
+    ))
+    .bind(tenant.0)
+    .fetch_one(pool)
+    .await?);
     let offset = (page as i64 - 1) * per_page as i64;
     let sql = format!(
         "SELECT {MERGE_COLUMNS} FROM donor_merges WHERE municipality_id = $1 \
          ORDER BY merged_at DESC, id DESC LIMIT {per_page} OFFSET {offset}"
     );
-    let items = with_db!(db, |pool| sqlx::query_as::<_, DonorMerge>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .fetch_all(pool)
-        .await?);
-    Ok(Page { items, page, per_page, total: total.min(cap), total_capped: total > cap })
+    let items = with_db!(db, |pool| sqlx::query_as::<_, DonorMerge>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .fetch_all(pool)
+    .await?);
+    Ok(Page {
+        items,
+        page,
+        per_page,
+        total: total.min(cap),
+        total_capped: total > cap,
+    })
 }
 
 /// Merges in which the donor was kept or merged, newest first.
-pub async fn merges_for_donor(db: &Db, tenant: MunicipalityId, donor_id: Uuid) -> DbResult<Vec<DonorMerge>> {
+pub async fn merges_for_donor(
+    db: &Db,
+    tenant: MunicipalityId,
+    donor_id: Uuid,
+) -> DbResult<Vec<DonorMerge>> {
     let sql = format!(
         "SELECT {MERGE_COLUMNS} FROM donor_merges WHERE municipality_id = $1 AND (kept_id = $2 OR merged_id = $2) \
          ORDER BY merged_at DESC, id DESC"
     );
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, DonorMerge>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(donor_id)
-        .fetch_all(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, DonorMerge>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(donor_id)
+    .fetch_all(pool)
+    .await?))
 }
 
 /// Writes one `donation_changes` row per donation (same summary and fields), in bulk.
@@ -671,7 +869,16 @@ pub async fn record_donor_changes(
     crate::dialect::bulk_insert(
         tx,
         "donation_changes",
-        &["id", "municipality_id", "donation_id", "at", "source", "actor", "summary", "fields"],
+        &[
+            "id",
+            "municipality_id",
+            "donation_id",
+            "at",
+            "source",
+            "actor",
+            "summary",
+            "fields",
+        ],
         rows,
         "",
     )

@@ -15,7 +15,7 @@ use time::Date;
 use uuid::Uuid;
 
 use crate::donors::{Page, TOTAL_CAP};
-use crate::{with_db, Db, DbResult, MunicipalityId};
+use crate::{Db, DbResult, MunicipalityId, with_db};
 
 /// Where the ship-to of a line comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -134,7 +134,11 @@ impl Row {
             donated_on: self.donated_on,
             payment_status: self.payment_status,
             line_no: self.line_no,
-            gift_code: if self.gift_code.is_empty() { self.master_code } else { self.gift_code },
+            gift_code: if self.gift_code.is_empty() {
+                self.master_code
+            } else {
+                self.gift_code
+            },
             gift_name: self.gift_name,
             quantity: self.quantity,
             ship_to,
@@ -174,20 +178,24 @@ pub async fn list(
          AND g.municipality_id = $1 WHERE i.municipality_id = $1 AND g.partner_id = $2 LIMIT {}) t",
         TOTAL_CAP + 1
     );
-    let total: i64 = with_db!(db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.clone()))
-        .bind(tenant.0)
-        .bind(partner_id)
-        .fetch_one(pool)
-        .await?);
+    let total: i64 = with_db!(db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(
+        count_sql.clone()
+    ))
+    .bind(tenant.0)
+    .bind(partner_id)
+    .fetch_one(pool)
+    .await?);
     let offset = (page as i64 - 1) * per_page as i64;
     let sql = format!(
         "{SELECT} {FROM} ORDER BY x.donated_on DESC, x.id DESC, i.line_no LIMIT {per_page} OFFSET {offset}"
     );
-    let rows = with_db!(db, |pool| sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(tenant.0)
-        .bind(partner_id)
-        .fetch_all(pool)
-        .await?);
+    let rows = with_db!(db, |pool| sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(
+        sql.clone()
+    ))
+    .bind(tenant.0)
+    .bind(partner_id)
+    .fetch_all(pool)
+    .await?);
     Ok(Page {
         items: rows.into_iter().map(Row::into_line).collect(),
         page,
@@ -206,11 +214,13 @@ pub async fn get(
     item_id: Uuid,
 ) -> DbResult<Option<PartnerOrderLine>> {
     let sql = format!("{SELECT} {FROM} AND i.id = $3");
-    let row = with_db!(db, |pool| sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(tenant.0)
-        .bind(partner_id)
-        .bind(item_id)
-        .fetch_optional(pool)
-        .await?);
+    let row = with_db!(db, |pool| sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(
+        sql.clone()
+    ))
+    .bind(tenant.0)
+    .bind(partner_id)
+    .bind(item_id)
+    .fetch_optional(pool)
+    .await?);
     Ok(row.map(Row::into_line))
 }

@@ -25,7 +25,7 @@
 use serde::Serialize;
 use time::{Date, Duration, Month, OffsetDateTime};
 
-use crate::{with_db, with_tx, Db, DbResult, MunicipalityId, Tx, now_utc};
+use crate::{Db, DbResult, MunicipalityId, Tx, now_utc, with_db, with_tx};
 
 /// A class of data with its own retention rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -43,10 +43,19 @@ pub enum DataClass {
 
 impl DataClass {
     /// Every class, in the order of the settings screen.
-    pub const ALL: [DataClass; 4] = [DataClass::Donations, DataClass::MyNumber, DataClass::Imports, DataClass::AuditLog];
+    pub const ALL: [DataClass; 4] = [
+        DataClass::Donations,
+        DataClass::MyNumber,
+        DataClass::Imports,
+        DataClass::AuditLog,
+    ];
 
     /// The classes `furusato erase` works on, in the order it erases them.
-    pub const ERASABLE: [DataClass; 3] = [DataClass::MyNumber, DataClass::Donations, DataClass::Imports];
+    pub const ERASABLE: [DataClass; 3] = [
+        DataClass::MyNumber,
+        DataClass::Donations,
+        DataClass::Imports,
+    ];
 
     /// Stored name (`retention_policies.data_class`).
     pub fn as_str(self) -> &'static str {
@@ -79,7 +88,9 @@ impl DataClass {
                 "寄附、返礼品明細、送付先、変更履歴、取込元データ、入金記録、および寄附がなくなった寄附者"
             }
             DataClass::MyNumber => "寄附者の個人番号（暗号化して保管しているもの）",
-            DataClass::Imports => "取込時にアップロードされたファイル（取込結果の記録は寄附記録に残ります）",
+            DataClass::Imports => {
+                "取込時にアップロードされたファイル（取込結果の記録は寄附記録に残ります）"
+            }
             DataClass::AuditLog => "ログイン、閲覧、変更、出力、個人番号の表示、消去などの操作記録",
         }
     }
@@ -87,8 +98,12 @@ impl DataClass {
     /// The date the retention period counts from.
     pub fn reference_ja(self) -> &'static str {
         match self {
-            DataClass::Donations => "寄附の受領日（未受領のものは寄附日）が属する年度の末日（3月31日）",
-            DataClass::MyNumber => "その寄附者の最後の寄附の受領日（未受領は寄附日）が属する年の12月31日",
+            DataClass::Donations => {
+                "寄附の受領日（未受領のものは寄附日）が属する年度の末日（3月31日）"
+            }
+            DataClass::MyNumber => {
+                "その寄附者の最後の寄附の受領日（未受領は寄附日）が属する年の12月31日"
+            }
             DataClass::Imports => "ファイルを取り込んだ日",
             DataClass::AuditLog => "—",
         }
@@ -182,10 +197,23 @@ pub async fn policies(db: &Db, tenant: MunicipalityId) -> DbResult<Vec<Policy>> 
     Ok(DataClass::ALL
         .into_iter()
         .map(|class| {
-            let own = stored.iter().find(|(c, _, _)| c == class.as_str()).filter(|_| class.erasable());
+            let own = stored
+                .iter()
+                .find(|(c, _, _)| c == class.as_str())
+                .filter(|_| class.erasable());
             match own {
-                Some((_, days, at)) => Policy { class, keep_days: Some(*days), is_default: false, updated_at: Some(*at) },
-                None => Policy { class, keep_days: class.default_keep_days(), is_default: true, updated_at: None },
+                Some((_, days, at)) => Policy {
+                    class,
+                    keep_days: Some(*days),
+                    is_default: false,
+                    updated_at: Some(*at),
+                },
+                None => Policy {
+                    class,
+                    keep_days: class.default_keep_days(),
+                    is_default: true,
+                    updated_at: None,
+                },
             }
         })
         .collect())
@@ -193,7 +221,12 @@ pub async fn policies(db: &Db, tenant: MunicipalityId) -> DbResult<Vec<Policy>> 
 
 /// Sets the keep period of an erasable class (inside the caller's transaction, with its audit
 /// entry). The value must be 1..=[`MAX_KEEP_DAYS`]; the caller validates and explains.
-pub async fn set_keep_days(tx: &mut Tx, tenant: MunicipalityId, class: DataClass, keep_days: i64) -> DbResult<()> {
+pub async fn set_keep_days(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    class: DataClass,
+    keep_days: i64,
+) -> DbResult<()> {
     if !class.erasable() || !(1..=MAX_KEEP_DAYS).contains(&keep_days) {
         return Err(crate::DbError::Conflict(format!(
             "retention of {} cannot be set to {keep_days} days",
@@ -217,7 +250,9 @@ pub async fn set_keep_days(tx: &mut Tx, tenant: MunicipalityId, class: DataClass
 /// The last day still inside a period of `keep_days` counted back from `as_of`: data whose
 /// reference date is before it is past retention.
 pub fn cutoff(as_of: Date, keep_days: i64) -> Date {
-    as_of.checked_sub(Duration::days(keep_days)).unwrap_or(Date::MIN)
+    as_of
+        .checked_sub(Duration::days(keep_days))
+        .unwrap_or(Date::MIN)
 }
 
 /// 寄附記録: donations dated (受領日, else 寄附日) before this day are past retention — the 年度 they
@@ -255,9 +290,15 @@ mod tests {
             // Any span of y calendar years starting anywhere in 2000..2030 fits.
             for start_year in 2000..2030 {
                 for (m, d) in [(1u8, 1u8), (3, 1), (3, 31), (12, 31)] {
-                    let start = Date::from_calendar_date(start_year, Month::try_from(m).unwrap(), d).unwrap();
-                    let end = Date::from_calendar_date(start_year + y as i32, start.month(), d).unwrap();
-                    assert!((end - start).whole_days() <= years_to_days(y), "{y} years from {start}");
+                    let start =
+                        Date::from_calendar_date(start_year, Month::try_from(m).unwrap(), d)
+                            .unwrap();
+                    let end =
+                        Date::from_calendar_date(start_year + y as i32, start.month(), d).unwrap();
+                    assert!(
+                        (end - start).whole_days() <= years_to_days(y),
+                        "{y} years from {start}"
+                    );
                 }
             }
             assert_eq!(whole_years(years_to_days(y)), Some(y));
@@ -271,17 +312,29 @@ mod tests {
     fn donation_limit_is_the_start_of_a_fiscal_year() {
         // Kept 10 years after 31 March 2016 (FY2015) → erasable from April 2026 on.
         let keep = years_to_days(10);
-        assert_eq!(donation_limit(date!(2026 - 04 - 02), keep), date!(2016 - 04 - 01));
+        assert_eq!(
+            donation_limit(date!(2026 - 04 - 02), keep),
+            date!(2016 - 04 - 01)
+        );
         // One day earlier, FY2015 (ended 2016-03-31) is still kept: only FY2014 and older go.
-        assert_eq!(donation_limit(date!(2026 - 03 - 30), keep), date!(2015 - 04 - 01));
+        assert_eq!(
+            donation_limit(date!(2026 - 03 - 30), keep),
+            date!(2015 - 04 - 01)
+        );
     }
 
     #[test]
     fn my_number_limit_is_the_start_of_a_calendar_year() {
         let keep = years_to_days(7);
         // A 2018 donation: the year ended 2018-12-31, kept 7 years → erasable in 2026.
-        assert_eq!(my_number_limit(date!(2026 - 01 - 03), keep), date!(2019 - 01 - 01));
-        assert_eq!(my_number_limit(date!(2025 - 12 - 31), keep), date!(2018 - 01 - 01));
+        assert_eq!(
+            my_number_limit(date!(2026 - 01 - 03), keep),
+            date!(2019 - 01 - 01)
+        );
+        assert_eq!(
+            my_number_limit(date!(2025 - 12 - 31), keep),
+            date!(2018 - 01 - 01)
+        );
     }
 
     #[test]

@@ -64,8 +64,10 @@ async fn postgres(admin_url: &str) -> TestDb {
         .await
         .expect("create test schema");
     admin.close().await;
+    // The schema name doubles as the application name, so cleanup can find this test's sessions.
     let options = PgConnectOptions::from_str(admin_url)
         .expect("postgres url")
+        .application_name(&schema)
         .options([("search_path", schema.as_str())]);
     let db = Db::connect_postgres(options, ConnectOptions { max_connections: 4 })
         .await
@@ -78,14 +80,23 @@ async fn postgres(admin_url: &str) -> TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin_url, schema)) = self.pg.take() {
-            let db = self.db.clone();
-            // Drop runs outside async context: clean up on a short-lived runtime of our own.
+            // Drop may run on the test's own (possibly single-threaded) runtime, which is blocked
+            // here: the pool's connections cannot be driven, so do not close it from another thread.
+            // Its idle connections hold no locks; the schema is dropped through a fresh connection
+            // on a short-lived runtime of our own.
             let _ = std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
                 if let Ok(rt) = rt {
                     rt.block_on(async move {
-                        db.close().await;
                         if let Ok(admin) = sqlx::PgPool::connect(&admin_url).await {
+                            // A transaction dropped without commit may still hold locks on a
+                            // connection the blocked test runtime cannot drive: end those sessions.
+                            let _ = sqlx::query(
+                                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+                            )
+                            .bind(&schema)
+                            .execute(&admin)
+                            .await;
                             let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
                                 .execute(&admin)
                                 .await;

@@ -34,7 +34,10 @@ pub struct RowError {
 impl RowError {
     /// A problem on a 1-based CSV line.
     pub fn line(line: u64, message: impl Into<String>) -> Self {
-        RowError { location: Location::Line(line), message: message.into() }
+        RowError {
+            location: Location::Line(line),
+            message: message.into(),
+        }
     }
 }
 
@@ -85,7 +88,11 @@ fn rows_message(errors: &[RowError], truncated: bool) -> String {
     } else {
         String::new()
     };
-    format!("{} invalid row(s): {}{more}", errors.len(), shown.join("; "))
+    format!(
+        "{} invalid row(s): {}{more}",
+        errors.len(),
+        shown.join("; ")
+    )
 }
 
 impl RefDataError {

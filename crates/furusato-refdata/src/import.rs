@@ -79,25 +79,44 @@ pub struct ImportSummary {
 /// Reads a file and hashes it. A `.zip` archive (as Japan Post distributes `utf_ken_all.zip`
 /// and `ken_all.zip`) is opened and its only `.csv` (or `.xlsx`) member returned.
 pub fn read_source(path: &Path) -> RefDataResult<SourceFile> {
-    let bytes = std::fs::read(path).map_err(|source| RefDataError::Io { path: path.to_owned(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| RefDataError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
-    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let is_zip_name = name.to_ascii_lowercase().ends_with(".zip");
     if is_zip_name {
         let (member, bytes) = unzip_single(&bytes)?;
-        return Ok(SourceFile { name: format!("{name}!{member}"), bytes, sha256 });
+        return Ok(SourceFile {
+            name: format!("{name}!{member}"),
+            bytes,
+            sha256,
+        });
     }
-    Ok(SourceFile { name, bytes, sha256 })
+    Ok(SourceFile {
+        name,
+        bytes,
+        sha256,
+    })
 }
 
 /// The only `.csv`/`.xlsx` member of a ZIP archive.
 fn unzip_single(bytes: &[u8]) -> RefDataResult<(String, Vec<u8>)> {
-    let mut archive =
-        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| RefDataError::Archive(e.to_string()))?;
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| RefDataError::Archive(e.to_string()))?;
     let mut found: Option<(String, Vec<u8>)> = None;
     for i in 0..archive.len() {
-        let mut member = archive.by_index(i).map_err(|e| RefDataError::Archive(e.to_string()))?;
-        let member_name = member.name().map_err(|e| RefDataError::Archive(e.to_string()))?.into_owned();
+        let mut member = archive
+            .by_index(i)
+            .map_err(|e| RefDataError::Archive(e.to_string()))?;
+        let member_name = member
+            .name()
+            .map_err(|e| RefDataError::Archive(e.to_string()))?
+            .into_owned();
         let lower = member_name.to_ascii_lowercase();
         if !member.is_file() || !(lower.ends_with(".csv") || lower.ends_with(".xlsx")) {
             continue;
@@ -108,7 +127,9 @@ fn unzip_single(bytes: &[u8]) -> RefDataResult<(String, Vec<u8>)> {
             )));
         }
         if member.size() > MAX_ARCHIVE_MEMBER {
-            return Err(RefDataError::Archive(format!("{member_name} is larger than {MAX_ARCHIVE_MEMBER} bytes")));
+            return Err(RefDataError::Archive(format!(
+                "{member_name} is larger than {MAX_ARCHIVE_MEMBER} bytes"
+            )));
         }
         let mut data = Vec::with_capacity(member.size() as usize);
         member

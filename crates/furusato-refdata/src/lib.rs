@@ -12,7 +12,8 @@
 //! import command (`furusato data import-postal <file>`, `furusato data import-localgov <file>`,
 //! which call [`import_postal`] and [`import_localgov`]).
 //!
-//! - Postal codes: Japan Post, <https://www.post.japanpost.jp/zipcode/download.html> —
+//! - Postal codes: Japan Post, <https://www.post.japanpost.jp/zipcode/download.html> (now served
+//!   at <https://www.post.japanpost.jp/service/search/zipcode/download.html>) —
 //!   「住所の郵便番号（1レコード1行, UTF-8形式）」 `utf_ken_all.zip`, or
 //!   「読み仮名データの促音・拗音を小書きで表記するもの」 `ken_all.zip` (Shift_JIS). Either the ZIP
 //!   or the extracted CSV can be imported; both formats give identical records (124,511 in the
@@ -45,8 +46,8 @@ pub mod postal;
 
 pub use error::{Location, RefDataError, RefDataResult, RowError};
 pub use import::{
-    ImportSummary, SourceFile, SourceFormat, import_localgov, import_postal, preview_localgov, preview_postal,
-    read_source,
+    ImportSummary, SourceFile, SourceFormat, import_localgov, import_postal, preview_localgov,
+    preview_postal, read_source,
 };
 pub use localgov::{LocalGovFormat, LocalGovKind};
 pub use lookup::{Autofill, autofill, residence_city};

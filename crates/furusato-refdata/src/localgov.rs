@@ -136,7 +136,10 @@ pub fn validate_code(code: &str) -> Result<LocalGovCode, String> {
     }
     LocalGovCode::parse(code).map_err(|e| match e {
         LocalGovCodeError::WrongCheckDigit { expected } => {
-            format!("code {code} fails the check digit (expected {}{expected})", &code[..5])
+            format!(
+                "code {code} fails the check digit (expected {}{expected})",
+                &code[..5]
+            )
         }
         other => format!("code {code}: {other}"),
     })
@@ -144,7 +147,9 @@ pub fn validate_code(code: &str) -> Result<LocalGovCode, String> {
 
 /// The 6-digit code of the prefecture `pref2` ("04" → "040002").
 fn prefecture_code(pref2: &str) -> String {
-    LocalGovCode::from_code5(&format!("{pref2}000")).map(|c| c.as_str().to_owned()).unwrap_or_default()
+    LocalGovCode::from_code5(&format!("{pref2}000"))
+        .map(|c| c.as_str().to_owned())
+        .unwrap_or_default()
 }
 
 /// Detects the source (a ZIP/xlsx signature means the workbook) and parses it.
@@ -156,16 +161,31 @@ pub fn parse(bytes: &[u8]) -> RefDataResult<(Vec<LocalGov>, LocalGovFormat)> {
     }
 }
 
-const CSV_REQUIRED: [&str; 9] =
-    ["code", "code5", "pref_code", "kind", "parent_code", "prefecture", "name", "prefecture_kana", "name_kana"];
+const CSV_REQUIRED: [&str; 9] = [
+    "code",
+    "code5",
+    "pref_code",
+    "kind",
+    "parent_code",
+    "prefecture",
+    "name",
+    "prefecture_kana",
+    "name_kana",
+];
 
 /// Parses the normalised CSV (UTF-8 with a header row; see the module docs for the columns).
 /// Rows keep the file's order.
 pub fn parse_csv(bytes: &[u8]) -> RefDataResult<Vec<LocalGov>> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-        RefDataError::Encoding { location: Location::Line(line) }
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64
+            + 1;
+        RefDataError::Encoding {
+            location: Location::Line(line),
+        }
     })?;
     let mut reader = csv::ReaderBuilder::new()
         .terminator(csv::Terminator::Any(b'\n')) // correct line numbers with CRLF, see postal.rs
@@ -177,12 +197,15 @@ pub fn parse_csv(bytes: &[u8]) -> RefDataResult<Vec<LocalGov>> {
         .clone();
     let mut index = HashMap::new();
     for name in CSV_REQUIRED {
-        let i = headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
-            RefDataError::UnsupportedFormat(format!(
-                "local government CSV: missing column {name:?} (expected {})",
-                CSV_REQUIRED.join(",")
-            ))
-        })?;
+        let i = headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| {
+                RefDataError::UnsupportedFormat(format!(
+                    "local government CSV: missing column {name:?} (expected {})",
+                    CSV_REQUIRED.join(",")
+                ))
+            })?;
         index.insert(name, i);
     }
     let mut rows = Vec::new();
@@ -200,7 +223,10 @@ pub fn parse_csv(bytes: &[u8]) -> RefDataResult<Vec<LocalGov>> {
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        let fields = Fields { record: &record, index: &index };
+        let fields = Fields {
+            record: &record,
+            index: &index,
+        };
         match csv_row(&fields) {
             Ok(row) => rows.push((Location::Line(line), row)),
             Err(message) => errors.push(RowError::line(line, message)),
@@ -220,7 +246,11 @@ struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     fn get(&self, name: &str) -> &'a str {
-        self.index.get(name).and_then(|&i| self.record.get(i)).unwrap_or("").trim()
+        self.index
+            .get(name)
+            .and_then(|&i| self.record.get(i))
+            .unwrap_or("")
+            .trim()
     }
 }
 
@@ -232,7 +262,9 @@ fn csv_row(fields: &Fields<'_>) -> Result<LocalGov, String> {
     if code5 != &code[..5] {
         return Err(format!("code5 {code5:?} does not match code {code}"));
     }
-    let pref_code: i64 = field("pref_code").parse().map_err(|_| format!("pref_code {:?} is not a number", field("pref_code")))?;
+    let pref_code: i64 = field("pref_code")
+        .parse()
+        .map_err(|_| format!("pref_code {:?} is not a number", field("pref_code")))?;
     let kind: LocalGovKind = field("kind").parse()?;
     let parent = field("parent_code");
     Ok(LocalGov {
@@ -266,8 +298,8 @@ struct SheetRow {
 /// 東京都 name ending in 区 is a special ward, otherwise 市/町/村 give city/town/village. The parent
 /// of every municipality is its prefecture. Rows are returned sorted by code.
 pub fn parse_xlsx(bytes: &[u8]) -> RefDataResult<Vec<LocalGov>> {
-    let mut workbook: Xlsx<_> =
-        open_workbook_from_rs(Cursor::new(bytes)).map_err(|e: XlsxError| RefDataError::Workbook(e.to_string()))?;
+    let mut workbook: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes))
+        .map_err(|e: XlsxError| RefDataError::Workbook(e.to_string()))?;
     let sheet_names = workbook.sheet_names();
     if sheet_names.len() < 2 {
         return Err(RefDataError::Workbook(format!(
@@ -288,7 +320,10 @@ pub fn parse_xlsx(bytes: &[u8]) -> RefDataResult<Vec<LocalGov>> {
     let bodies_sheet = sheets.pop().unwrap_or_default();
 
     // Designated cities (sheet 2 names ending in 市) by prefecture.
-    let designated: Vec<&SheetRow> = wards_sheet.iter().filter(|r| r.name.ends_with('市')).collect();
+    let designated: Vec<&SheetRow> = wards_sheet
+        .iter()
+        .filter(|r| r.name.ends_with('市'))
+        .collect();
     let designated_codes: HashSet<&str> = designated.iter().map(|r| r.code.as_str()).collect();
     let listed: HashSet<&str> = bodies_sheet.iter().map(|r| r.code.as_str()).collect();
 
@@ -313,7 +348,10 @@ pub fn parse_xlsx(bytes: &[u8]) -> RefDataResult<Vec<LocalGov>> {
             Some(kind) => rows.push((row.location.clone(), workbook_row(row, kind, None))),
             None => errors.push(RowError {
                 location: row.location.clone(),
-                message: format!("cannot tell the kind of {} {} from its name", row.code, row.name),
+                message: format!(
+                    "cannot tell the kind of {} {} from its name",
+                    row.code, row.name
+                ),
             }),
         }
     }
@@ -322,22 +360,33 @@ pub fn parse_xlsx(bytes: &[u8]) -> RefDataResult<Vec<LocalGov>> {
             if !listed.contains(row.code.as_str()) {
                 errors.push(RowError {
                     location: row.location.clone(),
-                    message: format!("designated city {} {} is missing from sheet 1", row.code, row.name),
+                    message: format!(
+                        "designated city {} {} is missing from sheet 1",
+                        row.code, row.name
+                    ),
                 });
             }
             continue;
         }
         let parent = designated
             .iter()
-            .filter(|city| city.prefecture == row.prefecture && row.name.starts_with(city.name.as_str()))
+            .filter(|city| {
+                city.prefecture == row.prefecture && row.name.starts_with(city.name.as_str())
+            })
             .max_by_key(|city| city.name.len());
         match parent {
             Some(city) if row.name.ends_with('区') => {
-                rows.push((row.location.clone(), workbook_row(row, LocalGovKind::Ward, Some(city.code.clone()))));
+                rows.push((
+                    row.location.clone(),
+                    workbook_row(row, LocalGovKind::Ward, Some(city.code.clone())),
+                ));
             }
             _ => errors.push(RowError {
                 location: row.location.clone(),
-                message: format!("{} {} is neither a designated city nor one of its wards", row.code, row.name),
+                message: format!(
+                    "{} {} is neither a designated city nor one of its wards",
+                    row.code, row.name
+                ),
             }),
         }
     }
@@ -348,14 +397,23 @@ pub fn parse_xlsx(bytes: &[u8]) -> RefDataResult<Vec<LocalGov>> {
 
 /// Reads the data rows of one sheet (skipping the header and empty rows); invalid codes are
 /// recorded in `errors` and the row is dropped.
-fn sheet_rows(sheet: &str, range: &calamine::Range<Data>, errors: &mut Vec<RowError>) -> Vec<SheetRow> {
+fn sheet_rows(
+    sheet: &str,
+    range: &calamine::Range<Data>,
+    errors: &mut Vec<RowError>,
+) -> Vec<SheetRow> {
     let first_row = range.start().map_or(0, |(row, _)| row);
     let mut out = Vec::new();
     for (i, cells) in range.rows().enumerate() {
-        let location = Location::SheetRow { sheet: sheet.to_owned(), row: first_row + i as u32 + 1 };
+        let location = Location::SheetRow {
+            sheet: sheet.to_owned(),
+            row: first_row + i as u32 + 1,
+        };
         let cell = |n: usize| cells.get(n).map(cell_text).unwrap_or_default();
         let code = cell(0);
-        if cells.iter().all(|c| cell_text(c).is_empty()) || (out.is_empty() && code.contains("コード")) {
+        if cells.iter().all(|c| cell_text(c).is_empty())
+            || (out.is_empty() && code.contains("コード"))
+        {
             continue; // blank row or the header
         }
         if let Err(message) = validate_code(&code) {
@@ -371,7 +429,10 @@ fn sheet_rows(sheet: &str, range: &calamine::Range<Data>, errors: &mut Vec<RowEr
             name_kana: to_fullwidth(&cell(4)),
         };
         if row.prefecture.is_empty() {
-            errors.push(RowError { location: row.location, message: format!("{}: the prefecture name is empty", row.code) });
+            errors.push(RowError {
+                location: row.location,
+                message: format!("{}: the prefecture name is empty", row.code),
+            });
             continue;
         }
         out.push(row);
@@ -417,22 +478,33 @@ fn workbook_row(row: &SheetRow, kind: LocalGovKind, parent: Option<String>) -> L
 
 /// Checks the set as a whole (consistent codes, unique codes, parents present and of the right
 /// kind) and returns the rows, or every error found.
-fn finish(rows: Vec<(Location, LocalGov)>, mut errors: Vec<RowError>) -> RefDataResult<Vec<LocalGov>> {
-    let kinds: HashMap<&str, &str> = rows.iter().map(|(_, r)| (r.code.as_str(), r.kind.as_str())).collect();
+fn finish(
+    rows: Vec<(Location, LocalGov)>,
+    mut errors: Vec<RowError>,
+) -> RefDataResult<Vec<LocalGov>> {
+    let kinds: HashMap<&str, &str> = rows
+        .iter()
+        .map(|(_, r)| (r.code.as_str(), r.kind.as_str()))
+        .collect();
     let mut seen = HashSet::new();
     for (location, row) in &rows {
         let problem = row_problem(row, &kinds).or_else(|| {
             (!seen.insert(row.code.as_str())).then(|| format!("code {} appears twice", row.code))
         });
         if let Some(message) = problem {
-            errors.push(RowError { location: location.clone(), message });
+            errors.push(RowError {
+                location: location.clone(),
+                message,
+            });
         }
     }
     if !errors.is_empty() {
         return Err(RefDataError::rows(errors));
     }
     if rows.is_empty() {
-        return Err(RefDataError::UnsupportedFormat("the local government list has no rows".into()));
+        return Err(RefDataError::UnsupportedFormat(
+            "the local government list has no rows".into(),
+        ));
     }
     Ok(rows.into_iter().map(|(_, r)| r).collect())
 }
@@ -443,7 +515,10 @@ fn row_problem(row: &LocalGov, kinds: &HashMap<&str, &str>) -> Option<String> {
         return Some(format!("code5 {} does not match code {code}", row.code5));
     }
     if !(1..=47).contains(&row.pref_code) || format!("{:02}", row.pref_code) != code[..2] {
-        return Some(format!("pref_code {} does not match code {code}", row.pref_code));
+        return Some(format!(
+            "pref_code {} does not match code {code}",
+            row.pref_code
+        ));
     }
     if row.name.is_empty() || row.prefecture.is_empty() {
         return Some(format!("code {code}: name or prefecture is empty"));
@@ -459,11 +534,15 @@ fn row_problem(row: &LocalGov, kinds: &HashMap<&str, &str>) -> Option<String> {
     };
     match (&row.parent_code, expected_parent_kind) {
         (None, None) => None,
-        (Some(p), None) => Some(format!("prefecture {code} must not have a parent (found {p})")),
+        (Some(p), None) => Some(format!(
+            "prefecture {code} must not have a parent (found {p})"
+        )),
         (None, Some(_)) => Some(format!("{kind} {code} has no parent_code")),
         (Some(p), Some(expected)) => match kinds.get(p.as_str()) {
             Some(&k) if k == expected.as_str() && p[..2] == code[..2] => None,
-            Some(&k) => Some(format!("parent {p} of {code} is a {k}, expected a {expected} of the same prefecture")),
+            Some(&k) => Some(format!(
+                "parent {p} of {code} is a {k}, expected a {expected} of the same prefecture"
+            )),
             None => Some(format!("parent {p} of {code} is not in the list")),
         },
     }
@@ -475,10 +554,19 @@ mod tests {
 
     #[test]
     fn check_digits_of_known_codes() {
-        for code in ["041009", "041017", "221384", "221309", "131016", "010006", "473821"] {
-            assert_eq!(validate_code(code).map(|c| c.as_str().to_owned()), Ok(code.to_owned()));
+        for code in [
+            "041009", "041017", "221384", "221309", "131016", "010006", "473821",
+        ] {
+            assert_eq!(
+                validate_code(code).map(|c| c.as_str().to_owned()),
+                Ok(code.to_owned())
+            );
         }
-        assert!(validate_code("041008").unwrap_err().contains("expected 041009"));
+        assert!(
+            validate_code("041008")
+                .unwrap_err()
+                .contains("expected 041009")
+        );
         assert!(validate_code("04100").is_err());
         assert!(validate_code("04100x").is_err());
         assert!(validate_code("９８００８１").is_err());
@@ -498,7 +586,8 @@ mod tests {
         assert!(!LocalGovKind::Prefecture.is_municipality());
     }
 
-    const HEADER: &str = "code,code5,pref_code,kind,parent_code,prefecture,name,prefecture_kana,name_kana\n";
+    const HEADER: &str =
+        "code,code5,pref_code,kind,parent_code,prefecture,name,prefecture_kana,name_kana\n";
 
     #[test]
     fn csv_rows_are_parsed_and_kana_widened() {
@@ -524,11 +613,21 @@ mod tests {
              042021,04202,04,hamlet,040002,宮城県,石巻市,ミヤギケン,イシノマキシ\n"
         );
         let err = parse_csv(text.as_bytes()).unwrap_err();
-        let RefDataError::InvalidRows { errors, .. } = &err else { panic!("{err:?}") };
+        let RefDataError::InvalidRows { errors, .. } = &err else {
+            panic!("{err:?}")
+        };
         let lines: Vec<_> = errors.iter().map(|e| e.location.clone()).collect();
         // line 3: bad check digit; line 5: unknown kind; line 4: parent 041009 not in the list.
-        assert_eq!(lines, [Location::Line(3), Location::Line(5), Location::Line(4)], "{err}");
-        assert!(err.to_string().contains("line 3: code 041008 fails the check digit"), "{err}");
+        assert_eq!(
+            lines,
+            [Location::Line(3), Location::Line(5), Location::Line(4)],
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("line 3: code 041008 fails the check digit"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -39,9 +39,14 @@ pub struct Autofill {
 /// town; see [`Autofill`] for the details.
 pub async fn autofill(db: &Db, postal_code: &PostalCode) -> RefDataResult<Option<Autofill>> {
     let rows = postal_lookup(db, postal_code.as_str()).await?;
-    let Some(first) = rows.first() else { return Ok(None) };
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
 
-    let mut pairs: Vec<(&str, &str)> = rows.iter().map(|r| (r.local_gov_code5.as_str(), r.town.as_str())).collect();
+    let mut pairs: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.local_gov_code5.as_str(), r.town.as_str()))
+        .collect();
     pairs.sort_unstable();
     pairs.dedup();
 
@@ -51,8 +56,11 @@ pub async fn autofill(db: &Db, postal_code: &PostalCode) -> RefDataResult<Option
     } else {
         (String::new(), String::new())
     };
-    let (town, town_kana) =
-        if same(|r| &r.town) { (first.town.clone(), first.town_kana.clone()) } else { (String::new(), String::new()) };
+    let (town, town_kana) = if same(|r| &r.town) {
+        (first.town.clone(), first.town_kana.clone())
+    } else {
+        (String::new(), String::new())
+    };
 
     let (city, city_kana, local_gov) = if same(|r| &r.local_gov_code5) {
         let lg = local_gov(db, &first.local_gov_code5).await?;
@@ -88,7 +96,9 @@ async fn common_designated_city(db: &Db, rows: &[PostalRecord]) -> RefDataResult
     codes.dedup();
     let mut parent: Option<String> = None;
     for code5 in codes {
-        let Some(lg) = local_gov(db, code5).await? else { return Ok(None) };
+        let Some(lg) = local_gov(db, code5).await? else {
+            return Ok(None);
+        };
         if lg.kind != LocalGovKind::Ward.as_str() {
             return Ok(None);
         }
@@ -111,7 +121,11 @@ async fn common_designated_city(db: &Db, rows: &[PostalRecord]) -> RefDataResult
 /// `city_name` may be written as in the postal data, with the 郡 (「柴田郡大河原町」) and with
 /// spaces between city and ward (「仙台市 青葉区」). Returns `None` when the name is unknown, names a
 /// prefecture, or the local-government list is not loaded.
-pub async fn residence_city(db: &Db, prefecture: &str, city_name: &str) -> RefDataResult<Option<LocalGov>> {
+pub async fn residence_city(
+    db: &Db,
+    prefecture: &str,
+    city_name: &str,
+) -> RefDataResult<Option<LocalGov>> {
     let prefecture: String = prefecture.chars().filter(|c| !c.is_whitespace()).collect();
     let name: String = city_name.chars().filter(|c| !c.is_whitespace()).collect();
     if prefecture.is_empty() || name.is_empty() {

@@ -178,7 +178,9 @@ pub fn parse(bytes: &[u8]) -> RefDataResult<PostalParse> {
         return Err(RefDataError::rows(errors));
     }
     if lines.is_empty() {
-        return Err(RefDataError::UnsupportedFormat("the postal file has no records".into()));
+        return Err(RefDataError::UnsupportedFormat(
+            "the postal file has no records".into(),
+        ));
     }
 
     let mut seqs: HashMap<String, i64> = HashMap::with_capacity(lines.len());
@@ -187,7 +189,10 @@ pub fn parse(bytes: &[u8]) -> RefDataResult<PostalParse> {
     for line in lines {
         let seq = seqs.entry(line.postal_code.clone()).or_insert(0);
         let city = normalize_jis(&line.city);
-        let raw = RawTown { town: normalize_jis(&line.town), town_kana: to_fullwidth(&line.town_kana) };
+        let raw = RawTown {
+            town: normalize_jis(&line.town),
+            town_kana: to_fullwidth(&line.town_kana),
+        };
         let (town, town_kana) = display_town(&city, &raw.town, &raw.town_kana);
         records.push(PostalRecord {
             postal_code: line.postal_code,
@@ -203,7 +208,13 @@ pub fn parse(bytes: &[u8]) -> RefDataResult<PostalParse> {
         raw_towns.push(raw);
         *seq += 1;
     }
-    Ok(PostalParse { records, raw_towns, format, lines: physical_lines, warnings })
+    Ok(PostalParse {
+        records,
+        raw_towns,
+        format,
+        lines: physical_lines,
+        warnings,
+    })
 }
 
 /// Decodes the file: UTF-8 (optionally with a BOM) is `utf_ken_all.csv`, anything else must be
@@ -221,10 +232,14 @@ fn decode(bytes: &[u8]) -> RefDataResult<(Cow<'_, str>, PostalFormat)> {
         .split(|&b| b == b'\n')
         .position(|line| {
             std::str::from_utf8(line).is_err()
-                && SHIFT_JIS.decode_without_bom_handling_and_without_replacement(line).is_none()
+                && SHIFT_JIS
+                    .decode_without_bom_handling_and_without_replacement(line)
+                    .is_none()
         })
         .unwrap_or(0);
-    Err(RefDataError::Encoding { location: Location::Line(bad as u64 + 1) })
+    Err(RefDataError::Encoding {
+        location: Location::Line(bad as u64 + 1),
+    })
 }
 
 fn validate(record: &csv::StringRecord, line: u64) -> Result<Line, RowError> {
@@ -256,13 +271,19 @@ fn validate(record: &csv::StringRecord, line: u64) -> Result<Line, RowError> {
         if !is_digits(flag, 1) {
             return Err(RowError::line(
                 line,
-                format!("column {} must be a one-digit flag, found {flag:?}", column + 1),
+                format!(
+                    "column {} must be a one-digit flag, found {flag:?}",
+                    column + 1
+                ),
             ));
         }
     }
     for (column, what) in [(6, "prefecture"), (7, "city")] {
         if record[column].trim().is_empty() {
-            return Err(RowError::line(line, format!("column {} ({what}) is empty", column + 1)));
+            return Err(RowError::line(
+                line,
+                format!("column {} ({what}) is empty", column + 1),
+            ));
         }
     }
     Ok(Line {
@@ -359,9 +380,14 @@ fn before(s: &str, c: char) -> &str {
 fn floor(s: &str) -> Option<&str> {
     let inner = s.strip_suffix('）')?;
     let inner = &inner[inner.rfind('（')? + '（'.len_utf8()..];
-    let digits = inner.strip_suffix('階').or_else(|| inner.strip_suffix("カイ"))?;
-    (!digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit() || ('０'..='９').contains(&c)))
-        .then_some(inner)
+    let digits = inner
+        .strip_suffix('階')
+        .or_else(|| inner.strip_suffix("カイ"))?;
+    (!digits.is_empty()
+        && digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('０'..='９').contains(&c)))
+    .then_some(inner)
 }
 
 #[cfg(test)]
@@ -371,18 +397,40 @@ mod tests {
     #[test]
     fn display_town_rules() {
         let t = |city, town, kana| display_town(city, town, kana);
-        assert_eq!(t("仙台市青葉区", "以下に掲載がない場合", "イカニケイサイガナイバアイ"), ("".into(), "".into()));
-        assert_eq!(t("仙台市青葉区", "一番町", "イチバンチョウ"), ("一番町".into(), "イチバンチョウ".into()));
         assert_eq!(
-            t("札幌市中央区", "大通西（１〜１９丁目）", "オオドオリニシ（１−１９チョウメ）"),
+            t(
+                "仙台市青葉区",
+                "以下に掲載がない場合",
+                "イカニケイサイガナイバアイ"
+            ),
+            ("".into(), "".into())
+        );
+        assert_eq!(
+            t("仙台市青葉区", "一番町", "イチバンチョウ"),
+            ("一番町".into(), "イチバンチョウ".into())
+        );
+        assert_eq!(
+            t(
+                "札幌市中央区",
+                "大通西（１〜１９丁目）",
+                "オオドオリニシ（１−１９チョウメ）"
+            ),
             ("大通西".into(), "オオドオリニシ".into())
         );
         assert_eq!(
-            t("仙台市青葉区", "中央アエル（１階）", "チュウオウアエル（１カイ）"),
+            t(
+                "仙台市青葉区",
+                "中央アエル（１階）",
+                "チュウオウアエル（１カイ）"
+            ),
             ("中央アエル１階".into(), "チュウオウアエル１カイ".into())
         );
         assert_eq!(
-            t("仙台市青葉区", "中央アエル（地階・階層不明）", "チュウオウアエル（チカイ・カイソウフメイ）"),
+            t(
+                "仙台市青葉区",
+                "中央アエル（地階・階層不明）",
+                "チュウオウアエル（チカイ・カイソウフメイ）"
+            ),
             ("中央アエル".into(), "チュウオウアエル".into())
         );
         assert_eq!(
@@ -391,28 +439,59 @@ mod tests {
                 "名駅ミッドランドスクエア（高層棟）（１２階）",
                 "メイエキミッドランドスクエア（コウソウトウ）（１２カイ）"
             ),
-            ("名駅ミッドランドスクエア１２階".into(), "メイエキミッドランドスクエア１２カイ".into())
+            (
+                "名駅ミッドランドスクエア１２階".into(),
+                "メイエキミッドランドスクエア１２カイ".into()
+            )
         );
         assert_eq!(
-            t("猿島郡境町", "境町の次に番地がくる場合", "サカイマチノツギニバンチガクルバアイ"),
+            t(
+                "猿島郡境町",
+                "境町の次に番地がくる場合",
+                "サカイマチノツギニバンチガクルバアイ"
+            ),
             ("".into(), "".into())
         );
         assert_eq!(
-            t("仲多度郡琴平町", "琴平町の次に１〜４２６番地がくる場合（川東）", "コトヒラチョウノツギニ１−４２６バンチガクルバアイ（カワヒガシ）"),
+            t(
+                "仲多度郡琴平町",
+                "琴平町の次に１〜４２６番地がくる場合（川東）",
+                "コトヒラチョウノツギニ１−４２６バンチガクルバアイ（カワヒガシ）"
+            ),
             ("".into(), "".into())
         );
         assert_eq!(
-            t("西海市", "大島町の次に番地がくる場合", "オオシマチョウノツギニバンチガクルバアイ"),
+            t(
+                "西海市",
+                "大島町の次に番地がくる場合",
+                "オオシマチョウノツギニバンチガクルバアイ"
+            ),
             ("大島町".into(), "オオシマチョウ".into())
         );
-        assert_eq!(t("利島村", "利島村一円", "トシマムライチエン"), ("".into(), "".into()));
-        assert_eq!(t("犬上郡多賀町", "一円", "イチエン"), ("一円".into(), "イチエン".into()));
         assert_eq!(
-            t("新城市", "井道、奥井道、内井道", "イミチ、オクイミチ、ウチイミチ"),
-            ("井道、奥井道、内井道".into(), "イミチ、オクイミチ、ウチイミチ".into())
+            t("利島村", "利島村一円", "トシマムライチエン"),
+            ("".into(), "".into())
+        );
+        assert_eq!(
+            t("犬上郡多賀町", "一円", "イチエン"),
+            ("一円".into(), "イチエン".into())
+        );
+        assert_eq!(
+            t(
+                "新城市",
+                "井道、奥井道、内井道",
+                "イミチ、オクイミチ、ウチイミチ"
+            ),
+            (
+                "井道、奥井道、内井道".into(),
+                "イミチ、オクイミチ、ウチイミチ".into()
+            )
         );
         // A building whose name contains 階 but no floor note is left alone.
-        assert_eq!(t("京都市山科区", "西野山階町", "ニシノヤマシナチョウ"), ("西野山階町".into(), "ニシノヤマシナチョウ".into()));
+        assert_eq!(
+            t("京都市山科区", "西野山階町", "ニシノヤマシナチョウ"),
+            ("西野山階町".into(), "ニシノヤマシナチョウ".into())
+        );
     }
 
     fn utf_line(code5: &str, postal: &str, kana: &str, town: &str) -> String {
@@ -424,14 +503,23 @@ mod tests {
     #[test]
     fn seq_counts_records_of_the_same_postal_code_in_file_order() {
         let text = [
-            utf_line("04101", "9800000", "イカニケイサイガナイバアイ", "以下に掲載がない場合"),
+            utf_line(
+                "04101",
+                "9800000",
+                "イカニケイサイガナイバアイ",
+                "以下に掲載がない場合",
+            ),
             utf_line("04101", "9800811", "イチバンチョウ", "一番町"),
             utf_line("04101", "9800000", "アオバ", "青葉"),
         ]
         .concat();
         let parsed = parse(text.as_bytes()).unwrap();
         assert_eq!(parsed.format, PostalFormat::UtfKenAll);
-        let seqs: Vec<(&str, i64)> = parsed.records.iter().map(|r| (r.postal_code.as_str(), r.seq)).collect();
+        let seqs: Vec<(&str, i64)> = parsed
+            .records
+            .iter()
+            .map(|r| (r.postal_code.as_str(), r.seq))
+            .collect();
         assert_eq!(seqs, [("9800000", 0), ("9800811", 0), ("9800000", 1)]);
         assert_eq!(parsed.records[0].town, "");
         assert_eq!(parsed.raw_towns[0].town, NOT_LISTED);
@@ -443,12 +531,18 @@ mod tests {
         text.push_str("04101,\"980  \",\"98008\",\"ミヤギケン\",\"センダイシアオバク\",\"ア\",\"宮城県\",\"仙台市青葉区\",\"青葉\",0,0,0,0,0,0\r\n");
         text.push_str("04101,\"980  \",\"9800812\",\"ミヤギケン\"\r\n");
         let err = parse(text.as_bytes()).unwrap_err();
-        let RefDataError::InvalidRows { errors, .. } = &err else { panic!("unexpected {err:?}") };
+        let RefDataError::InvalidRows { errors, .. } = &err else {
+            panic!("unexpected {err:?}")
+        };
         assert_eq!(errors.len(), 2);
         assert_eq!(errors[0].location, Location::Line(2));
         assert!(errors[0].message.contains("postal code"), "{}", errors[0]);
         assert_eq!(errors[1].location, Location::Line(3));
-        assert!(err.to_string().contains("line 3: expected 15 columns, found 4"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("line 3: expected 15 columns, found 4"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -456,7 +550,15 @@ mod tests {
         let mut bytes = utf_line("04101", "9800811", "イチバンチョウ", "一番町").into_bytes();
         bytes.extend_from_slice(b"04101,\xff\xff\r\n");
         let err = parse(&bytes).unwrap_err();
-        assert!(matches!(err, RefDataError::Encoding { location: Location::Line(2) }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                RefDataError::Encoding {
+                    location: Location::Line(2)
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -475,23 +577,39 @@ mod tests {
     #[test]
     fn split_lines_join_town_and_kana_once() {
         let line = |kana: &str, town: &str| {
-            format!("26102,\"602  \",\"6028134\",\"ｷｮｳﾄﾌ\",\"ｷｮｳﾄｼｶﾐｷﾞｮｳｸ\",\"{kana}\",\"京都府\",\"京都市上京区\",\"{town}\",0,0,0,0,0,0\r\n")
+            format!(
+                "26102,\"602  \",\"6028134\",\"ｷｮｳﾄﾌ\",\"ｷｮｳﾄｼｶﾐｷﾞｮｳｸ\",\"{kana}\",\"京都府\",\"京都市上京区\",\"{town}\",0,0,0,0,0,0\r\n"
+            )
         };
         // Kana repeated on each line (as Japan Post does for 京都市's street notes).
-        let repeated = [line("ｲｯﾁｮｳﾒ", "一町目（大宮通椹木町下る、"), line("ｲｯﾁｮｳﾒ", "丸太町通大宮東入）")].concat();
+        let repeated = [
+            line("ｲｯﾁｮｳﾒ", "一町目（大宮通椹木町下る、"),
+            line("ｲｯﾁｮｳﾒ", "丸太町通大宮東入）"),
+        ]
+        .concat();
         let (text, _, unmappable) = SHIFT_JIS.encode(&repeated);
         assert!(!unmappable);
         let parsed = parse(&text).unwrap();
         assert_eq!(parsed.format, PostalFormat::KenAllSjis);
         assert_eq!(parsed.records.len(), 1);
-        assert_eq!(parsed.raw_towns[0].town, "一町目（大宮通椹木町下る、丸太町通大宮東入）");
+        assert_eq!(
+            parsed.raw_towns[0].town,
+            "一町目（大宮通椹木町下る、丸太町通大宮東入）"
+        );
         assert_eq!(parsed.raw_towns[0].town_kana, "イッチョウメ");
         // Kana split with the town, with a voiced mark cut from its kana.
-        let split = [line("ｷｮｳﾜ(88-2､ｶ", "協和（８８−２、"), line("ﾞ)", "１番地）")].concat();
+        let split = [
+            line("ｷｮｳﾜ(88-2､ｶ", "協和（８８−２、"),
+            line("ﾞ)", "１番地）"),
+        ]
+        .concat();
         let (text, _, unmappable) = SHIFT_JIS.encode(&split);
         assert!(!unmappable);
         let parsed = parse(&text).unwrap();
-        assert_eq!(parsed.raw_towns[0].town_kana, "キョウワ（８８\u{2212}２、ガ）");
+        assert_eq!(
+            parsed.raw_towns[0].town_kana,
+            "キョウワ（８８\u{2212}２、ガ）"
+        );
         assert_eq!(parsed.records[0].town, "協和");
         assert_eq!(parsed.lines, 2);
     }

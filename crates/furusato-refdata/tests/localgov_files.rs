@@ -10,12 +10,17 @@ use furusato_refdata::localgov::{self, LocalGovFormat};
 
 fn load(name: &str) -> Option<(Vec<LocalGov>, LocalGovFormat)> {
     let path = data_file(name)?;
-    Some(localgov::parse(&std::fs::read(&path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    Some(
+        localgov::parse(&std::fs::read(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
 }
 
 #[test]
 fn workbook_and_csv_give_the_same_1965_rows() {
-    let (Some((xlsx, xf)), Some((mut csv, cf))) = (load("soumu_000925835.xlsx"), load("local_gov_codes.csv")) else {
+    let (Some((xlsx, xf)), Some((mut csv, cf))) =
+        (load("soumu_000925835.xlsx"), load("local_gov_codes.csv"))
+    else {
         return;
     };
     assert_eq!(xf, LocalGovFormat::SoumuXlsx);
@@ -36,7 +41,9 @@ fn workbook_and_csv_give_the_same_1965_rows() {
 
 #[test]
 fn workbook_kinds_and_parents() {
-    let Some((rows, _)) = load("soumu_000925835.xlsx") else { return };
+    let Some((rows, _)) = load("soumu_000925835.xlsx") else {
+        return;
+    };
     let mut kinds: HashMap<&str, usize> = HashMap::new();
     for r in &rows {
         *kinds.entry(r.kind.as_str()).or_default() += 1;
@@ -65,18 +72,30 @@ fn workbook_kinds_and_parents() {
     assert_eq!(row("010006").name, "北海道");
     assert_eq!(row("010006").name_kana, "ホッカイドウ");
     assert_eq!(row("010006").parent_code, None);
-    assert_eq!(row("431044").name, "熊本市南区", "numeric code cells are read as 6 digits");
+    assert_eq!(
+        row("431044").name,
+        "熊本市南区",
+        "numeric code cells are read as 6 digits"
+    );
     // 浜松市 has exactly its three 2024 wards.
-    let hamamatsu: Vec<&str> =
-        rows.iter().filter(|r| r.parent_code.as_deref() == Some("221309")).map(|r| r.name.as_str()).collect();
+    let hamamatsu: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.parent_code.as_deref() == Some("221309"))
+        .map(|r| r.name.as_str())
+        .collect();
     assert_eq!(hamamatsu, ["浜松市中央区", "浜松市浜名区", "浜松市天竜区"]);
     // Full-size ヨ as published (四條畷市 ｼｼﾞﾖｳﾅﾜﾃｼ): kana are widened, never "corrected".
-    assert!(rows.iter().any(|r| r.name == "四條畷市" && r.name_kana == "シジヨウナワテシ"));
+    assert!(
+        rows.iter()
+            .any(|r| r.name == "四條畷市" && r.name_kana == "シジヨウナワテシ")
+    );
 }
 
 #[test]
 fn a_damaged_csv_row_is_rejected_with_its_line() {
-    let Some(path) = data_file("local_gov_codes.csv") else { return };
+    let Some(path) = data_file("local_gov_codes.csv") else {
+        return;
+    };
     let text = std::fs::read_to_string(path).unwrap();
     // Line 1 is the header; break the check digit of the 101st data row.
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
@@ -84,5 +103,9 @@ fn a_damaged_csv_row_is_rejected_with_its_line() {
     let wrong = format!("{}{}", &code[..5], (code.as_bytes()[5] - b'0' + 1) % 10);
     lines[101] = lines[101].replacen(&code, &wrong, 1);
     let err = localgov::parse_csv(lines.join("\n").as_bytes()).unwrap_err();
-    assert!(err.to_string().contains(&format!("line 102: code {wrong} fails the check digit")), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("line 102: code {wrong} fails the check digit")),
+        "{err}"
+    );
 }

@@ -45,6 +45,8 @@ pub enum Permission {
     Export,
     /// Revealing a 個人番号 (My Number): the `my_number_handler` grant.
     MyNumberReveal,
+    /// Registering or replacing a 個人番号: the grant on a role that writes the ledger.
+    MyNumberWrite,
     /// The audit trail and its export.
     AuditRead,
     /// Users of the municipality (create, reset password, unlock, grants).
@@ -56,7 +58,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::Dashboard,
         Permission::LedgerRead,
         Permission::LedgerWrite,
@@ -64,6 +66,7 @@ impl Permission {
         Permission::IntakeSettings,
         Permission::Export,
         Permission::MyNumberReveal,
+        Permission::MyNumberWrite,
         Permission::AuditRead,
         Permission::UserAdmin,
         Permission::Settings,
@@ -81,6 +84,7 @@ pub fn allows(role: Role, my_number_handler: bool, p: Permission) -> bool {
         IntakeSettings => matches!(role, OperatorAdmin),
         Export => matches!(role, City | CityAdmin | Operator | OperatorAdmin),
         MyNumberReveal => my_number_handler && matches!(role, City | CityAdmin | Operator | OperatorAdmin),
+        MyNumberWrite => my_number_handler && matches!(role, Operator | OperatorAdmin),
         AuditRead => matches!(role, Auditor | CityAdmin),
         UserAdmin => matches!(role, CityAdmin | OperatorAdmin),
         Settings => matches!(role, CityAdmin | OperatorAdmin),

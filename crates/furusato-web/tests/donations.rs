@@ -4,7 +4,7 @@
 mod support;
 
 use furusato_db::donations::{NewDonation, NewDonationItem, NewShipTo};
-use furusato_domain::{jst, Role};
+use furusato_domain::{Role, jst};
 use reqwest::StatusCode;
 use support::*;
 
@@ -13,17 +13,30 @@ use support::*;
 /// 2025-12 さとふる cancelled, 2026-01 楽天 refunded.
 async fn seed(app: &TestApp) -> (uuid::Uuid, Vec<(uuid::Uuid, String)>) {
     let t = app.tenant();
-    let yamada = app.add_donor(t, donor("山田", "太郎", "ヤマダ", "タロウ")).await;
-    let sato = app.add_donor(t, donor("佐藤", "花子", "サトウ", "ハナコ")).await;
+    let yamada = app
+        .add_donor(t, donor("山田", "太郎", "ヤマダ", "タロウ"))
+        .await;
+    let sato = app
+        .add_donor(t, donor("佐藤", "花子", "サトウ", "ハナコ"))
+        .await;
     let mut out = vec![];
     for d in [10, 11, 12] {
-        out.push(app.add_donation(t, donation(yamada, date(2026, 5, d))).await);
+        out.push(
+            app.add_donation(t, donation(yamada, date(2026, 5, d)))
+                .await,
+        );
     }
     for d in [1, 2] {
-        let x = NewDonation { portal: Some("choice".into()), ..donation(sato, date(2026, 6, d)) };
+        let x = NewDonation {
+            portal: Some("choice".into()),
+            ..donation(sato, date(2026, 6, d))
+        };
         out.push(app.add_donation(t, x).await);
     }
-    out.push(app.add_donation(t, bank_donation(sato, date(2026, 7, 7), 30_000)).await);
+    out.push(
+        app.add_donation(t, bank_donation(sato, date(2026, 7, 7), 30_000))
+            .await,
+    );
     let cancelled = NewDonation {
         portal: Some("satofull".into()),
         payment_status: "cancelled".into(),
@@ -32,7 +45,10 @@ async fn seed(app: &TestApp) -> (uuid::Uuid, Vec<(uuid::Uuid, String)>) {
         ..donation(yamada, date(2025, 12, 24))
     };
     out.push(app.add_donation(t, cancelled).await);
-    let refunded = NewDonation { payment_status: "refunded".into(), ..donation(sato, date(2026, 1, 15)) };
+    let refunded = NewDonation {
+        payment_status: "refunded".into(),
+        ..donation(sato, date(2026, 1, 15))
+    };
     out.push(app.add_donation(t, refunded).await);
     (yamada, out)
 }
@@ -41,7 +57,7 @@ fn summary(html: &str) -> String {
     text_of_class(html, "result-count").unwrap_or_default()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_list_filters_by_portal_status_period_and_channel() {
     let app = TestApp::spawn().await;
     seed(&app).await;
@@ -53,11 +69,23 @@ async fn the_list_filters_by_portal_status_period_and_channel() {
         ("/donations?portal=direct", "1件中 1〜1件", 1),
         ("/donations?payment_status=unpaid", "1件中 1〜1件", 1),
         ("/donations?payment_status=cancelled", "1件中 1〜1件", 1),
-        ("/donations?from=2026-04-01&to=2027-03-31", "6件中 1〜6件", 6),
-        ("/donations?from=2026-04-01&to=2027-03-31&portal=rakuten&payment_status=paid", "3件中 1〜3件", 3),
+        (
+            "/donations?from=2026-04-01&to=2027-03-31",
+            "6件中 1〜6件",
+            6,
+        ),
+        (
+            "/donations?from=2026-04-01&to=2027-03-31&portal=rakuten&payment_status=paid",
+            "3件中 1〜3件",
+            3,
+        ),
         ("/donations?to=2026-03-31", "2件中 1〜2件", 2),
         ("/donations?channel=bank_transfer", "1件中 1〜1件", 1),
-        ("/donations?channel=portal&from=2026-06-01", "2件中 1〜2件", 2),
+        (
+            "/donations?channel=portal&from=2026-06-01",
+            "2件中 1〜2件",
+            2,
+        ),
         ("/donations?portal=ana", "0件", 0),
     ];
     for (path, expected, rows) in cases {
@@ -67,12 +95,14 @@ async fn the_list_filters_by_portal_status_period_and_channel() {
         assert_eq!(table_rows(&html), rows, "{path}");
     }
     // The selected options stay selected.
-    let (_, html) = app.get_html(&clerk, "/donations?portal=direct&payment_status=unpaid").await;
+    let (_, html) = app
+        .get_html(&clerk, "/donations?portal=direct&payment_status=unpaid")
+        .await;
     assert!(html.contains("<option value=\"direct\" selected>"));
     assert!(html.contains("<option value=\"unpaid\" selected>"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_list_shows_each_donation_with_its_donor_masked() {
     let app = TestApp::spawn().await;
     let (_, ds) = seed(&app).await;
@@ -82,7 +112,19 @@ async fn the_list_shows_each_donation_with_its_donor_masked() {
     let bank = &ds[5].1;
     let cancelled = &ds[6].1;
     assert!(html.find(bank.as_str()).unwrap() < html.find(cancelled.as_str()).unwrap());
-    for shown in ["山田 ＊＊", "佐藤 ＊＊", "楽天ふるさと納税", "ふるさとチョイス", "銀行振込", "30,000円", "金額未確定", "未入金", "取消", "返金済", "2026年7月7日"] {
+    for shown in [
+        "山田 ＊＊",
+        "佐藤 ＊＊",
+        "楽天ふるさと納税",
+        "ふるさとチョイス",
+        "銀行振込",
+        "30,000円",
+        "金額未確定",
+        "未入金",
+        "取消",
+        "返金済",
+        "2026年7月7日",
+    ] {
         assert!(html.contains(shown), "the list lacks {shown}");
     }
     for hidden in ["太郎", "花子", "090-1234-5678"] {
@@ -92,7 +134,7 @@ async fn the_list_shows_each_donation_with_its_donor_masked() {
     let fy = jst::fiscal_year(jst::today_jst());
     let (from, to) = jst::fiscal_year_range(fy);
     assert!(html.contains(&format!(
-        "href=\"/donations?from={}&amp;to={}\"",
+        "href=\"/donations?from={}&#38;to={}\"",
         jst::format_date_iso(from),
         jst::format_date_iso(to)
     )));
@@ -100,23 +142,45 @@ async fn the_list_shows_each_donation_with_its_donor_masked() {
     assert!(html.contains(&format!("前年度（{}年度）", fy - 1)));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_date_is_explained_on_the_page() {
     let app = TestApp::spawn().await;
     seed(&app).await;
     let clerk = app.login_as(Role::Operator).await;
     let cases = [
-        ("/donations?from=2026-02-30", "寄附日（開始）: 存在しない日付です。"),
-        ("/donations?to=tomorrow", "寄附日（終了）: 日付の形式が正しくありません（例: 2026-12-24）。"),
-        ("/donations?from=2026-05-01&to=2026-04-01", "寄附日の開始日が終了日より後になっています。"),
-        ("/donations?portal=amazon", "ポータルの指定が正しくありません。"),
-        ("/donations?payment_status=lost", "入金状況の指定が正しくありません。"),
+        (
+            "/donations?from=2026-02-30",
+            "寄附日（開始）: 存在しない日付です。",
+        ),
+        (
+            "/donations?to=tomorrow",
+            "寄附日（終了）: 日付の形式が正しくありません（例: 2026-12-24、令和8年12月24日）。",
+        ),
+        (
+            "/donations?from=2026%2F4",
+            "寄附日（開始）: 日付の形式が正しくありません（例: 2026-12-24、令和8年12月24日）。",
+        ),
+        (
+            "/donations?from=2026-05-01&to=2026-04-01",
+            "寄附日の開始日が終了日より後になっています。",
+        ),
+        (
+            "/donations?portal=amazon",
+            "ポータルの指定が正しくありません。",
+        ),
+        (
+            "/donations?payment_status=lost",
+            "入金状況の指定が正しくありません。",
+        ),
     ];
     for (path, message) in cases {
         let (status, html) = app.get_html(&clerk, path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert!(html.contains(message), "{path}: expected {message}");
-        assert!(!html.contains("<table"), "{path} must not show an unfiltered list");
+        assert!(
+            !html.contains("<table"),
+            "{path} must not show an unfiltered list"
+        );
     }
     // Dates in other spellings are read (和暦, slashes).
     let url = format!(
@@ -125,10 +189,13 @@ async fn a_wrong_date_is_explained_on_the_page() {
     );
     let (_, html) = app.get_html(&clerk, &url).await;
     assert_eq!(summary(&html), "6件中 1〜6件");
-    assert!(html.contains("value=\"2026-04-01\""), "the box shows the date it understood");
+    assert!(
+        html.contains("value=\"2026-04-01\""),
+        "the box shows the date it understood"
+    );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_donation_page_shows_gifts_and_ship_tos_and_is_audited() {
     let app = TestApp::spawn().await;
     let t = app.tenant();
@@ -193,7 +260,8 @@ async fn the_donation_page_shows_gifts_and_ship_tos_and_is_audited() {
     assert_eq!(rows[0].target_id, id.to_string());
 
     // Another city's clerk: not found, nothing audited for them.
-    app.create_user(app.other_tenant(), "sapporo", Role::City, None).await;
+    app.create_user(app.other_tenant(), "sapporo", Role::City, None)
+        .await;
     let sapporo = app.login("sapporo", PASSWORD).await;
     let (status, _) = app.get_html(&sapporo, &format!("/donations/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -21,12 +21,12 @@ pub mod postal;
 
 use std::sync::OnceLock;
 
+use axum::Json;
 use axum::http::Method;
 use axum::routing::get;
-use axum::Json;
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
@@ -38,12 +38,54 @@ use crate::routes::donors::QueryParams;
 pub fn register(r: &mut Routes) {
     let read = Access::Perm(Permission::LedgerRead);
     let g = || Method::GET;
-    r.add(g(), "/api/v1/donors", read, Audit::None, "donor.search", get(donors::search));
-    r.add(g(), "/api/v1/donors/{id}", read, Audit::PersonalView, "donor.view", get(donors::show));
-    r.add(g(), "/api/v1/donations", read, Audit::None, "donation.list", get(donations::list));
-    r.add(g(), "/api/v1/donations/{id}", read, Audit::PersonalView, "donation.view", get(donations::show));
-    r.add(g(), "/api/v1/postal/{code}", Access::LoggedIn, Audit::None, "postal.lookup", get(postal::lookup));
-    r.add(g(), "/api/v1/openapi.json", Access::LoggedIn, Audit::None, "api.openapi", get(openapi_json));
+    r.add(
+        g(),
+        "/api/v1/donors",
+        read,
+        Audit::None,
+        "donor.search",
+        get(donors::search),
+    );
+    r.add(
+        g(),
+        "/api/v1/donors/{id}",
+        read,
+        Audit::PersonalView,
+        "donor.view",
+        get(donors::show),
+    );
+    r.add(
+        g(),
+        "/api/v1/donations",
+        read,
+        Audit::None,
+        "donation.list",
+        get(donations::list),
+    );
+    r.add(
+        g(),
+        "/api/v1/donations/{id}",
+        read,
+        Audit::PersonalView,
+        "donation.view",
+        get(donations::show),
+    );
+    r.add(
+        g(),
+        "/api/v1/postal/{code}",
+        Access::LoggedIn,
+        Audit::None,
+        "postal.lookup",
+        get(postal::lookup),
+    );
+    r.add(
+        g(),
+        "/api/v1/openapi.json",
+        Access::LoggedIn,
+        Audit::None,
+        "api.openapi",
+        get(openapi_json),
+    );
 }
 
 /// The body of every error response.
@@ -115,6 +157,7 @@ pub fn openapi() -> &'static utoipa::openapi::OpenApi {
 #[utoipa::path(
     get,
     path = "/api/v1/openapi.json",
+    operation_id = "get_openapi",
     tag = "meta",
     responses(
         (status = 200, description = "OpenAPI 3.1 の文書", content_type = "application/json"),
@@ -153,7 +196,11 @@ pub fn paging(p: &QueryParams) -> Result<(u32, u32), ApiError> {
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=MAX_PER_PAGE).contains(n))
-            .ok_or_else(|| bad_request(format!("per_page は1〜{MAX_PER_PAGE}の整数で指定してください。")))?,
+            .ok_or_else(|| {
+                bad_request(format!(
+                    "per_page は1〜{MAX_PER_PAGE}の整数で指定してください。"
+                ))
+            })?,
     };
     Ok((page, per_page))
 }
@@ -170,5 +217,7 @@ pub fn iso_date(d: time::Date) -> String {
 
 /// RFC 3339 in JST: "2026-12-24T13:05:00+09:00".
 pub fn rfc3339(t: OffsetDateTime) -> String {
-    furusato_domain::jst::to_jst(t).format(&Rfc3339).unwrap_or_default()
+    furusato_domain::jst::to_jst(t)
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }

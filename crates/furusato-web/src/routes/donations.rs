@@ -14,7 +14,7 @@ use axum::http::Method;
 use axum::routing::get;
 use furusato_db::donations::{self, DonationFilter};
 use furusato_db::donors;
-use furusato_domain::{jst, Channel, PaymentMethod, PaymentStatus, Portal};
+use furusato_domain::{Channel, DateError, PaymentMethod, PaymentStatus, Portal, WarekiError, jst};
 use time::{Date, Month};
 use uuid::Uuid;
 
@@ -22,15 +22,30 @@ use crate::access::{Access, Audit, CurrentUser, Permission, Routes};
 use crate::error::{AppError, AppResult};
 use crate::page::Layout;
 use crate::routes::donors::{
-    amount_display, lenient_page, masked_name, parse_id, phone_display, postal_display, Pager, QueryParams, PER_PAGE,
+    PER_PAGE, Pager, QueryParams, amount_display, lenient_page, masked_name, parse_id,
+    phone_display, postal_display,
 };
 use crate::state::AppState;
 
 /// Registers the donation screens.
 pub fn register(r: &mut Routes) {
     let read = Access::Perm(Permission::LedgerRead);
-    r.add(Method::GET, "/donations", read, Audit::None, "donation.list", get(list));
-    r.add(Method::GET, "/donations/{id}", read, Audit::PersonalView, "donation.view", get(show));
+    r.add(
+        Method::GET,
+        "/donations",
+        read,
+        Audit::None,
+        "donation.list",
+        get(list),
+    );
+    r.add(
+        Method::GET,
+        "/donations/{id}",
+        read,
+        Audit::PersonalView,
+        "donation.view",
+        get(show),
+    );
 }
 
 /// The label of the value `portal = "direct"`: donations that came without a portal.
@@ -46,16 +61,26 @@ pub struct StatusBadge {
 /// The badge of a stored payment status ("paid" → 入金済, class `paid`).
 pub fn status_badge(code: &str) -> StatusBadge {
     match PaymentStatus::parse(code) {
-        Ok(s) => StatusBadge { class: s.as_str(), label: s.label_ja().to_string() },
-        Err(_) => StatusBadge { class: "", label: code.to_string() },
+        Ok(s) => StatusBadge {
+            class: s.as_str(),
+            label: s.label_ja().to_string(),
+        },
+        Err(_) => StatusBadge {
+            class: "",
+            label: code.to_string(),
+        },
     }
 }
 
 /// How a donation came in: the portal's name, or the channel's (銀行振込, 窓口 …).
 pub fn donation_route_label(channel: &str, portal: Option<&str>) -> String {
     match portal {
-        Some(p) => Portal::parse(p).map(|p| p.label_ja().to_string()).unwrap_or_else(|_| p.to_string()),
-        None => Channel::parse(channel).map(|c| c.label_ja().to_string()).unwrap_or_else(|_| channel.to_string()),
+        Some(p) => Portal::parse(p)
+            .map(|p| p.label_ja().to_string())
+            .unwrap_or_else(|_| p.to_string()),
+        None => Channel::parse(channel)
+            .map(|c| c.label_ja().to_string())
+            .unwrap_or_else(|_| channel.to_string()),
     }
 }
 
@@ -132,17 +157,19 @@ impl DonationForm {
             match jst::parse_date(v) {
                 Ok(d) => Some(d),
                 Err(e) => {
-                    errors.push(format!("{label}: {}", e.message_ja()));
+                    errors.push(format!("{label}: {}", date_message(&e)));
                     None
                 }
             }
         };
         f.from = date("寄附日（開始）", &self.from);
         f.to = date("寄附日（終了）", &self.to);
-        if let (Some(a), Some(b)) = (f.from, f.to) {
-            if a > b {
-                errors.push("寄附日の開始日が終了日より後になっています。期間を確認してください。".into());
-            }
+        if let (Some(a), Some(b)) = (f.from, f.to)
+            && a > b
+        {
+            errors.push(
+                "寄附日の開始日が終了日より後になっています。期間を確認してください。".into(),
+            );
         }
         if !self.portal.is_empty() {
             if self.portal == "direct" {
@@ -150,48 +177,83 @@ impl DonationForm {
             } else {
                 match Portal::parse(&self.portal) {
                     Ok(p) => f.portal = Some(p.as_str().into()),
-                    Err(_) => errors.push("ポータルの指定が正しくありません。一覧から選んでください。".into()),
+                    Err(_) => errors
+                        .push("ポータルの指定が正しくありません。一覧から選んでください。".into()),
                 }
             }
         }
         if !self.payment_status.is_empty() {
             match PaymentStatus::parse(&self.payment_status) {
                 Ok(s) => f.payment_status = Some(s.as_str().into()),
-                Err(_) => errors.push("入金状況の指定が正しくありません。一覧から選んでください。".into()),
+                Err(_) => {
+                    errors.push("入金状況の指定が正しくありません。一覧から選んでください。".into())
+                }
             }
         }
         if !self.channel.is_empty() {
             match Channel::parse(&self.channel) {
                 Ok(c) => f.channel = Some(c.as_str().into()),
-                Err(_) => errors.push("受付経路の指定が正しくありません。一覧から選んでください。".into()),
+                Err(_) => {
+                    errors.push("受付経路の指定が正しくありません。一覧から選んでください。".into())
+                }
             }
         }
-        if errors.is_empty() { Ok(f) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(f)
+        } else {
+            Err(errors)
+        }
     }
 
     fn portal_options(&self) -> Vec<Opt> {
         let mut v = vec![
-            Opt { value: "", label: "すべて", selected: self.portal.is_empty() },
-            Opt { value: "direct", label: DIRECT_LABEL, selected: self.portal == "direct" },
+            Opt {
+                value: "",
+                label: "すべて",
+                selected: self.portal.is_empty(),
+            },
+            Opt {
+                value: "direct",
+                label: DIRECT_LABEL,
+                selected: self.portal == "direct",
+            },
         ];
         let current = Portal::parse(&self.portal).ok();
-        v.extend(Portal::ALL.iter().map(|p| Opt { value: p.as_str(), label: p.label_ja(), selected: current == Some(*p) }));
+        v.extend(Portal::ALL.iter().map(|p| Opt {
+            value: p.as_str(),
+            label: p.label_ja(),
+            selected: current == Some(*p),
+        }));
         v
     }
 
     fn status_options(&self) -> Vec<Opt> {
         let current = PaymentStatus::parse(&self.payment_status).ok();
-        let mut v = vec![Opt { value: "", label: "すべて", selected: current.is_none() }];
-        v.extend(
-            PaymentStatus::ALL.iter().map(|s| Opt { value: s.as_str(), label: s.label_ja(), selected: current == Some(*s) }),
-        );
+        let mut v = vec![Opt {
+            value: "",
+            label: "すべて",
+            selected: current.is_none(),
+        }];
+        v.extend(PaymentStatus::ALL.iter().map(|s| Opt {
+            value: s.as_str(),
+            label: s.label_ja(),
+            selected: current == Some(*s),
+        }));
         v
     }
 
     fn channel_options(&self) -> Vec<Opt> {
         let current = Channel::parse(&self.channel).ok();
-        let mut v = vec![Opt { value: "", label: "すべて", selected: current.is_none() }];
-        v.extend(Channel::ALL.iter().map(|c| Opt { value: c.as_str(), label: c.label_ja(), selected: current == Some(*c) }));
+        let mut v = vec![Opt {
+            value: "",
+            label: "すべて",
+            selected: current.is_none(),
+        }];
+        v.extend(Channel::ALL.iter().map(|c| Opt {
+            value: c.as_str(),
+            label: c.label_ja(),
+            selected: current == Some(*c),
+        }));
         v
     }
 
@@ -203,9 +265,15 @@ impl DonationForm {
         let dec31 = |y| Date::from_calendar_date(y, Month::December, 31).expect("valid date");
         let periods = [
             (format!("今年度（{fy}年度）"), jst::fiscal_year_range(fy)),
-            (format!("前年度（{}年度）", fy - 1), jst::fiscal_year_range(fy - 1)),
+            (
+                format!("前年度（{}年度）", fy - 1),
+                jst::fiscal_year_range(fy - 1),
+            ),
             (format!("今年（{year}年）"), (jan1(year), dec31(year))),
-            (format!("前年（{}年）", year - 1), (jan1(year - 1), dec31(year - 1))),
+            (
+                format!("前年（{}年）", year - 1),
+                (jan1(year - 1), dec31(year - 1)),
+            ),
         ];
         periods
             .into_iter()
@@ -215,15 +283,33 @@ impl DonationForm {
                     to: jst::format_date_iso(to),
                     ..self.clone()
                 };
-                let active = jst::parse_date(&self.from).ok() == Some(from) && jst::parse_date(&self.to).ok() == Some(to);
-                QuickLink { label, href: crate::routes::donors::page_href("/donations", &form.params(), 1), active }
+                let active = jst::parse_date(&self.from).ok() == Some(from)
+                    && jst::parse_date(&self.to).ok() == Some(to);
+                QuickLink {
+                    label,
+                    href: crate::routes::donors::page_href("/donations", &form.params(), 1),
+                    active,
+                }
             })
             .collect()
     }
 
     /// The value for an `<input type="date">`: ISO when readable, as typed otherwise.
     fn date_value(v: &str) -> String {
-        jst::parse_date(v).map(jst::format_date_iso).unwrap_or_else(|_| v.to_string())
+        jst::parse_date(v)
+            .map(jst::format_date_iso)
+            .unwrap_or_else(|_| v.to_string())
+    }
+}
+
+/// The message for a date that could not be read. Text that does not start with a digit is read
+/// as 和暦, so "tomorrow" fails as a 和暦 (T = 大正); the message shows both accepted spellings.
+fn date_message(e: &DateError) -> &'static str {
+    match e {
+        DateError::Syntax | DateError::Wareki(WarekiError::UnknownEra | WarekiError::Syntax) => {
+            "日付の形式が正しくありません（例: 2026-12-24、令和8年12月24日）。"
+        }
+        other => other.message_ja(),
     }
 }
 
@@ -250,10 +336,18 @@ pub struct DonationsPage {
     rows: Vec<DonationListRowView>,
     pager: Option<Pager>,
     filtered: bool,
+    /// CSV export of the same filters (Export permission).
+    export_href: Option<String>,
+    /// Entry of a direct donation (LedgerWrite).
+    can_write: bool,
 }
 
 /// `GET /donations`
-pub async fn list(State(state): State<AppState>, user: CurrentUser, RawQuery(raw): RawQuery) -> AppResult<DonationsPage> {
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    RawQuery(raw): RawQuery,
+) -> AppResult<DonationsPage> {
     let p = QueryParams::parse(raw.as_deref());
     let form = DonationForm::from_params(&p);
     let layout = Layout::new(&state, &user, "寄附一覧", "/donations").await;
@@ -269,6 +363,8 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser, RawQuery(raw
         rows: vec![],
         pager: None,
         filtered: form.params().iter().any(|(_, v)| !v.is_empty()),
+        export_href: None,
+        can_write: user.can(Permission::LedgerWrite),
     };
     let filter = match form.to_filter() {
         Ok(f) => f,
@@ -277,7 +373,8 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser, RawQuery(raw
             return Ok(page);
         }
     };
-    let result = donations::list(&state.db, user.tenant, &filter, lenient_page(&p), PER_PAGE).await?;
+    let result =
+        donations::list(&state.db, user.tenant, &filter, lenient_page(&p), PER_PAGE).await?;
     page.rows = result
         .items
         .iter()
@@ -303,6 +400,9 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser, RawQuery(raw
         if matches!(*k, "from" | "to") {
             *v = DonationForm::date_value(v);
         }
+    }
+    if user.can(Permission::Export) && !result.items.is_empty() {
+        page.export_href = Some(crate::routes::donors::page_href("/donations/export", &params, 1));
     }
     page.pager = Some(Pager::new(&result, "/donations", &params));
     Ok(page)
@@ -366,18 +466,38 @@ pub struct DonationPage {
     donor_kana: String,
     items: Vec<ItemRow>,
     ship_tos: Vec<ShipToRow>,
+    /// What changed and why (sync updates, cancellations, payment changes), oldest first.
+    changes: Vec<ChangeRow>,
+    can_write: bool,
+}
+
+pub struct ChangeRow {
+    pub at: String,
+    pub source: String,
+    pub actor: String,
+    pub summary: String,
 }
 
 /// `GET /donations/{id}` (each successful view is audited as `donation.view` by the guard).
-pub async fn show(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> AppResult<DonationPage> {
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<DonationPage> {
     let id = parse_id(&id)?;
     let db = &state.db;
-    let x = donations::get(db, user.tenant, id).await?.ok_or(AppError::NotFound)?;
-    let donor = donors::get(db, user.tenant, x.donor_id).await?.ok_or(AppError::NotFound)?;
+    let x = donations::get(db, user.tenant, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let donor = donors::get(db, user.tenant, x.donor_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let items = donations::items(db, user.tenant, id).await?;
     let ship_tos = donations::ship_tos(db, user.tenant, id).await?;
     let seq_of = |sid: Option<Uuid>| {
-        sid.and_then(|sid| ship_tos.iter().find(|s| s.id == sid)).map(|s| format!("送付先{}", s.seq)).unwrap_or_default()
+        sid.and_then(|sid| ship_tos.iter().find(|s| s.id == sid))
+            .map(|s| format!("送付先{}", s.seq))
+            .unwrap_or_default()
     };
     let item_rows = items
         .iter()
@@ -386,7 +506,10 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser, Path(id): Pa
             gift_code: i.gift_code.clone(),
             name: i.name.clone(),
             quantity: i.quantity,
-            amount: i.amount.map(amount_display_known).unwrap_or_else(|| "—".into()),
+            amount: i
+                .amount
+                .map(amount_display_known)
+                .unwrap_or_else(|| "—".into()),
             ship_to: seq_of(i.ship_to_id),
         })
         .collect();
@@ -405,11 +528,21 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser, Path(id): Pa
         id: x.id,
         number: x.donation_number.clone(),
         donated_on: jst::format_date_ja(x.donated_on),
-        received_on: x.received_on.map(jst::format_date_ja).unwrap_or_else(|| "未受領".into()),
-        applied_at: x.applied_at.map(jst::format_datetime_ja).unwrap_or_else(|| "—".into()),
-        channel: Channel::parse(&x.channel).map(|c| c.label_ja().to_string()).unwrap_or_else(|_| x.channel.clone()),
+        received_on: x
+            .received_on
+            .map(jst::format_date_ja)
+            .unwrap_or_else(|| "未受領".into()),
+        applied_at: x
+            .applied_at
+            .map(jst::format_datetime_ja)
+            .unwrap_or_else(|| "—".into()),
+        channel: Channel::parse(&x.channel)
+            .map(|c| c.label_ja().to_string())
+            .unwrap_or_else(|_| x.channel.clone()),
         portal: match x.portal.as_deref() {
-            Some(p) => Portal::parse(p).map(|p| p.label_ja().to_string()).unwrap_or_else(|_| p.to_string()),
+            Some(p) => Portal::parse(p)
+                .map(|p| p.label_ja().to_string())
+                .unwrap_or_else(|_| p.to_string()),
             None => "なし（直接）".into(),
         },
         external_id: x.external_id.clone().unwrap_or_else(|| "—".into()),
@@ -418,15 +551,33 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser, Path(id): Pa
             .map(|m| m.label_ja().to_string())
             .unwrap_or_else(|_| x.payment_method.clone()),
         status: status_badge(&x.payment_status),
-        use_of_funds: if x.use_of_funds.is_empty() { "指定なし".into() } else { x.use_of_funds.clone() },
-        onestop: if x.onestop_wanted { "希望する" } else { "希望しない" },
-        receipt: if x.receipt_wanted { "希望する" } else { "希望しない" },
+        use_of_funds: if x.use_of_funds.is_empty() {
+            "指定なし".into()
+        } else {
+            x.use_of_funds.clone()
+        },
+        onestop: if x.onestop_wanted {
+            "希望する"
+        } else {
+            "希望しない"
+        },
+        receipt: if x.receipt_wanted {
+            "希望する"
+        } else {
+            "希望しない"
+        },
         gift_declined: yes_no(x.gift_declined),
         note: x.note.clone(),
         created_at: jst::format_datetime_ja(x.created_at),
         updated_at: jst::format_datetime_ja(x.updated_at),
     };
-    let layout = Layout::new(&state, &user, format!("寄附 {}", x.donation_number), "/donations").await;
+    let layout = Layout::new(
+        &state,
+        &user,
+        format!("寄附 {}", x.donation_number),
+        "/donations",
+    )
+    .await;
     Ok(DonationPage {
         layout,
         d: view,
@@ -435,7 +586,30 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser, Path(id): Pa
         donor_kana: donor.full_kana(),
         items: item_rows,
         ship_tos: ship_rows,
+        changes: furusato_db::source_records::changes(db, user.tenant, id)
+            .await?
+            .into_iter()
+            .map(|c| ChangeRow {
+                at: jst::format_datetime_ja(c.at),
+                source: change_source_label(&c.source),
+                actor: c.actor,
+                summary: c.summary,
+            })
+            .collect(),
+        can_write: user.can(Permission::LedgerWrite),
     })
+}
+
+/// Where a change came from, for the history table.
+fn change_source_label(source: &str) -> String {
+    match source {
+        "rakuten" => "楽天同期".into(),
+        "manual" => "手入力".into(),
+        "payments" => "入金消込".into(),
+        "merge" => "名寄せ".into(),
+        s if s.starts_with("csv:") => format!("CSV取込（{}）", &s[4..]),
+        s => s.to_string(),
+    }
 }
 
 fn amount_display_known(a: i64) -> String {
@@ -457,24 +631,45 @@ mod tests {
         }
         .to_filter()
         .unwrap();
-        assert_eq!(f.from.map(jst::format_date_iso).as_deref(), Some("2026-04-01"));
-        assert_eq!(f.to.map(jst::format_date_iso).as_deref(), Some("2027-03-31"));
+        assert_eq!(
+            f.from.map(jst::format_date_iso).as_deref(),
+            Some("2026-04-01")
+        );
+        assert_eq!(
+            f.to.map(jst::format_date_iso).as_deref(),
+            Some("2027-03-31")
+        );
         assert_eq!(f.portal.as_deref(), Some("direct"));
         assert_eq!(f.payment_status.as_deref(), Some("unpaid"));
-        let errors = DonationForm { from: "2026-02-30".into(), to: "2025-01-01".into(), portal: "amazon".into(), ..Default::default() }
-            .to_filter()
-            .unwrap_err();
-        assert!(errors[0].starts_with("寄附日（開始）: 存在しない日付です"), "{errors:?}");
+        let errors = DonationForm {
+            from: "2026-02-30".into(),
+            to: "2025-01-01".into(),
+            portal: "amazon".into(),
+            ..Default::default()
+        }
+        .to_filter()
+        .unwrap_err();
+        assert!(
+            errors[0].starts_with("寄附日（開始）: 存在しない日付です"),
+            "{errors:?}"
+        );
         assert!(errors.iter().any(|e| e.contains("ポータル")));
-        let errors = DonationForm { from: "2026-04-02".into(), to: "2026-04-01".into(), ..Default::default() }
-            .to_filter()
-            .unwrap_err();
+        let errors = DonationForm {
+            from: "2026-04-02".into(),
+            to: "2026-04-01".into(),
+            ..Default::default()
+        }
+        .to_filter()
+        .unwrap_err();
         assert!(errors[0].contains("開始日が終了日より後"));
     }
 
     #[test]
     fn routes_and_badges() {
-        assert_eq!(donation_route_label("portal", Some("rakuten")), "楽天ふるさと納税");
+        assert_eq!(
+            donation_route_label("portal", Some("rakuten")),
+            "楽天ふるさと納税"
+        );
         assert_eq!(donation_route_label("bank_transfer", None), "銀行振込");
         assert_eq!(status_badge("paid").label, "入金済");
         assert_eq!(status_badge("paid").class, "paid");

@@ -28,15 +28,15 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::Method;
 use axum::routing::get;
-use furusato_db::donors::{self, DonorSearch, Page};
 use furusato_db::donations;
-use furusato_domain::{jst, kana, normalize, wareki, PhoneNumber, PostalCode, Yen};
+use furusato_db::donors::{self, DonorSearch, Page};
+use furusato_domain::{PhoneNumber, PostalCode, Yen, jst, kana, normalize, wareki};
 use uuid::Uuid;
 
 use crate::access::{Access, Audit, CurrentUser, Permission, Routes};
 use crate::error::{AppError, AppResult};
 use crate::page::Layout;
-use crate::routes::donations::{donation_route_label, status_badge, DonationSummaryRow};
+use crate::routes::donations::{DonationSummaryRow, donation_route_label, status_badge};
 use crate::state::AppState;
 
 /// Rows per page of the screens' lists.
@@ -52,8 +52,22 @@ pub const MASK: &str = "＊＊";
 /// Registers the donor screens.
 pub fn register(r: &mut Routes) {
     let read = Access::Perm(Permission::LedgerRead);
-    r.add(Method::GET, "/donors", read, Audit::None, "donor.search", get(search));
-    r.add(Method::GET, "/donors/{id}", read, Audit::PersonalView, "donor.view", get(show));
+    r.add(
+        Method::GET,
+        "/donors",
+        read,
+        Audit::None,
+        "donor.search",
+        get(search),
+    );
+    r.add(
+        Method::GET,
+        "/donors/{id}",
+        read,
+        Audit::PersonalView,
+        "donor.view",
+        get(show),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -111,7 +125,11 @@ pub fn masked_kana(family_kana: &str, given_kana: &str) -> String {
 fn mask_pair(family: &str, given: &str) -> String {
     let family = family.trim();
     if family.is_empty() {
-        return if given.trim().is_empty() { String::new() } else { MASK.to_string() };
+        return if given.trim().is_empty() {
+            String::new()
+        } else {
+            MASK.to_string()
+        };
     }
     if given.trim().is_empty() {
         let first: String = family.chars().take(1).collect();
@@ -138,12 +156,18 @@ pub fn masked_phone(phone: &str) -> String {
     }
     // Keep the last four digits only when something remains hidden.
     let keep = if digits.len() > 4 { 4 } else { 0 };
-    format!("{}{}", "*".repeat(digits.len() - keep), &digits[digits.len() - keep..])
+    format!(
+        "{}{}",
+        "*".repeat(digits.len() - keep),
+        &digits[digits.len() - keep..]
+    )
 }
 
 /// "090-1234-5678" for a valid number, the stored text otherwise.
 pub fn phone_display(phone: &str) -> String {
-    PhoneNumber::parse(phone).map(|p| p.formatted()).unwrap_or_else(|_| phone.to_string())
+    PhoneNumber::parse(phone)
+        .map(|p| p.formatted())
+        .unwrap_or_else(|_| phone.to_string())
 }
 
 /// "〒980-0811" for a valid code, the stored text otherwise ("" stays "").
@@ -156,13 +180,19 @@ pub fn postal_display(code: &str) -> String {
 
 /// "10,000円", or "金額未確定" while the amount is not fixed.
 pub fn amount_display(amount: Option<i64>) -> String {
-    amount.map(|a| Yen::new(a).to_string()).unwrap_or_else(|| "金額未確定".to_string())
+    amount
+        .map(|a| Yen::new(a).to_string())
+        .unwrap_or_else(|| "金額未確定".to_string())
 }
 
 /// "123件", or "10,000件以上" when the count stopped at the cap.
 pub fn count_label(total: i64, capped: bool) -> String {
     let n = Yen::new(total).format_number();
-    if capped { format!("{n}件以上") } else { format!("{n}件") }
+    if capped {
+        format!("{n}件以上")
+    } else {
+        format!("{n}件")
+    }
 }
 
 /// `path?k=v&…&page=n` with the non-empty parameters.
@@ -175,7 +205,11 @@ pub fn page_href(path: &str, params: &[(&str, String)], page: u32) -> String {
         s.append_pair("page", &page.to_string());
     }
     let q = s.finish();
-    if q.is_empty() { path.to_string() } else { format!("{path}?{q}") }
+    if q.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{q}")
+    }
 }
 
 /// The pagination bar of a list: "N件中 X〜Y件" and 前へ/次へ links that keep the filters.
@@ -208,7 +242,8 @@ impl Pager {
             format!("{total}中 {}〜{}件", fmt_n(from), fmt_n(to))
         };
         let prev = (page.page > 1 && shown > 0).then(|| page_href(path, params, page.page - 1));
-        let next = (page.has_next() && shown > 0 && page.page < MAX_PAGE).then(|| page_href(path, params, page.page + 1));
+        let next = (page.has_next() && shown > 0 && page.page < MAX_PAGE)
+            .then(|| page_href(path, params, page.page + 1));
         let position = if page.total_capped || page.total == 0 {
             String::new()
         } else {
@@ -278,7 +313,9 @@ impl DonorForm {
         ];
         for (label, v) in boxes {
             if v.chars().count() > MAX_CRITERION_CHARS {
-                errors.push(format!("{label}が長すぎます（{MAX_CRITERION_CHARS}文字まで）。"));
+                errors.push(format!(
+                    "{label}が長すぎます（{MAX_CRITERION_CHARS}文字まで）。"
+                ));
             }
         }
         if !errors.is_empty() {
@@ -289,7 +326,10 @@ impl DonorForm {
             if kana::is_katakana_name(&k) {
                 s.kana = Some(k);
             } else {
-                errors.push("フリガナはひらがなまたはカタカナで入力してください（例: やまだ、ヤマダ）。".into());
+                errors.push(
+                    "フリガナはひらがなまたはカタカナで入力してください（例: やまだ、ヤマダ）。"
+                        .into(),
+                );
             }
         }
         if !self.name.is_empty() {
@@ -314,7 +354,11 @@ impl DonorForm {
         if !self.donation_number.is_empty() {
             s.donation_number = Some(self.donation_number.clone());
         }
-        if errors.is_empty() { Ok(s) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(s)
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -325,7 +369,10 @@ fn number_prefix(s: &str, max: usize) -> Option<String> {
         c.is_ascii_digit()
             || ('０'..='９').contains(&c)
             || c.is_whitespace()
-            || matches!(c, '-' | '－' | 'ー' | '‐' | '−' | '―' | '–' | '(' | ')' | '（' | '）')
+            || matches!(
+                c,
+                '-' | '－' | 'ー' | '‐' | '−' | '―' | '–' | '(' | ')' | '（' | '）'
+            )
     });
     let digits = normalize::normalize_digits(s);
     (separators_only && !digits.is_empty() && digits.len() <= max).then_some(digits)
@@ -365,14 +412,28 @@ pub struct DonorsPage {
     searched: bool,
     rows: Vec<DonorRow>,
     pager: Option<Pager>,
+    /// Link to the CSV export of the same criteria, for users with the Export permission.
+    export_href: Option<String>,
 }
 
 /// `GET /donors`
-pub async fn search(State(state): State<AppState>, user: CurrentUser, RawQuery(raw): RawQuery) -> AppResult<DonorsPage> {
+pub async fn search(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    RawQuery(raw): RawQuery,
+) -> AppResult<DonorsPage> {
     let p = QueryParams::parse(raw.as_deref());
     let form = DonorForm::from_params(&p);
     let layout = Layout::new(&state, &user, "寄附者検索", "/donors").await;
-    let mut page = DonorsPage { layout, form: form.clone(), errors: vec![], searched: false, rows: vec![], pager: None };
+    let mut page = DonorsPage {
+        layout,
+        form: form.clone(),
+        errors: vec![],
+        searched: false,
+        rows: vec![],
+        pager: None,
+        export_href: None,
+    };
     let criteria = match form.to_search() {
         Ok(c) => c,
         Err(errors) => {
@@ -383,10 +444,20 @@ pub async fn search(State(state): State<AppState>, user: CurrentUser, RawQuery(r
     if criteria.is_empty() {
         return Ok(page);
     }
-    let result = donors::search(&state.db, user.tenant, &criteria, lenient_page(&p), PER_PAGE).await?;
+    let result = donors::search(
+        &state.db,
+        user.tenant,
+        &criteria,
+        lenient_page(&p),
+        PER_PAGE,
+    )
+    .await?;
     page.searched = true;
     page.rows = result.items.iter().map(DonorRow::from_donor).collect();
     page.pager = Some(Pager::new(&result, "/donors", &form.params()));
+    if user.can(Permission::Export) && !result.items.is_empty() {
+        page.export_href = Some(page_href("/donors/export", &form.params(), 1));
+    }
     Ok(page)
 }
 
@@ -452,6 +523,11 @@ pub struct DonorPage {
     d: DonorView,
     merged_into: Option<Uuid>,
     donations: Vec<DonationSummaryRow>,
+    id: Uuid,
+    can_write: bool,
+    can_write_my_number: bool,
+    /// The masked 個人番号 ("****-****-1234"), shown to designated handlers only.
+    my_number: Option<String>,
 }
 
 /// A path id; anything that is not a UUID is simply not found.
@@ -460,12 +536,18 @@ pub fn parse_id(id: &str) -> Result<Uuid, AppError> {
 }
 
 /// `GET /donors/{id}` (each successful view is audited as `donor.view` by the guard).
-pub async fn show(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> AppResult<DonorPage> {
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<DonorPage> {
     let id = parse_id(&id)?;
-    let donor = donors::get(&state.db, user.tenant, id).await?.ok_or(AppError::NotFound)?;
+    let donor = donors::get(&state.db, user.tenant, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let list = donations::for_donor(&state.db, user.tenant, id).await?;
-    let title = format!("寄附者 {}", donor.full_name());
-    let layout = Layout::new(&state, &user, title, "/donors").await;
+    // The name stays out of the page title: titles end up in browser history and tab lists.
+    let layout = Layout::new(&state, &user, "寄附者の詳細", "/donors").await;
     let donations = list
         .iter()
         .map(|x| DonationSummaryRow {
@@ -481,7 +563,29 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser, Path(id): Pa
             onestop: x.onestop_wanted,
         })
         .collect();
-    Ok(DonorPage { layout, d: DonorView::from_donor(&donor), merged_into: donor.merged_into_id, donations })
+    let my_number = if user.can(Permission::MyNumberReveal) {
+        furusato_db::vault::get_for_owner(
+            &state.db,
+            user.tenant,
+            crate::routes::my_number::OWNER_KIND,
+            id,
+            crate::routes::my_number::PURPOSE,
+        )
+        .await?
+        .map(|e| crate::routes::my_number::masked(&e.last4))
+    } else {
+        None
+    };
+    Ok(DonorPage {
+        layout,
+        d: DonorView::from_donor(&donor),
+        merged_into: donor.merged_into_id,
+        donations,
+        id,
+        can_write: user.can(Permission::LedgerWrite),
+        can_write_my_number: user.can(Permission::MyNumberWrite),
+        my_number,
+    })
 }
 
 #[cfg(test)]
@@ -508,11 +612,19 @@ mod tests {
 
     #[test]
     fn criteria_are_checked_in_japanese() {
-        let form = DonorForm { kana: "やまだ".into(), phone: "090-12".into(), ..Default::default() };
+        let form = DonorForm {
+            kana: "やまだ".into(),
+            phone: "090-12".into(),
+            ..Default::default()
+        };
         let s = form.to_search().unwrap();
         assert_eq!(s.kana.as_deref(), Some("ヤマダ"));
         assert_eq!(s.phone.as_deref(), Some("09012"));
-        let bad = DonorForm { kana: "yamada".into(), postal_code: "98O-0811".into(), ..Default::default() };
+        let bad = DonorForm {
+            kana: "yamada".into(),
+            postal_code: "98O-0811".into(),
+            ..Default::default()
+        };
         let errors = bad.to_search().unwrap_err();
         assert_eq!(errors.len(), 2);
         assert!(errors[0].contains("フリガナ"));

@@ -2,13 +2,23 @@
 //! `register(&mut Routes)`; the access-matrix test walks the resulting list.
 
 pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod dashboard;
 pub mod assets;
 pub mod api;
+pub mod audit;
 pub mod donations;
 pub mod donors;
+pub mod direct;
+pub mod exports;
+pub mod intake;
+pub mod payments;
+pub mod imports;
+pub mod matching;
+pub mod my_number;
 pub mod partner;
+pub mod rakuten;
 
 use axum::http::Method;
 use axum::routing::{get, post};
@@ -40,5 +50,15 @@ pub fn routes(state: AppState) -> Routes {
     donations::register(&mut r);
     partner::register(&mut r);
     api::register(&mut r);
+    admin::register(&mut r);
+    audit::register(&mut r);
+    my_number::register(&mut r);
+    intake::register(&mut r);
+    rakuten::register(&mut r);
+    matching::register(&mut r);
+    exports::register(&mut r);
+    direct::register(&mut r);
+    imports::register(&mut r);
+    payments::register(&mut r);
     r
 }

@@ -18,21 +18,37 @@ use axum::http::Method;
 use axum::routing::get;
 use furusato_db::gifts;
 use furusato_db::partner_orders::{self, PartnerOrderLine, ShipToSource};
-use furusato_domain::{jst, PaymentStatus};
+use furusato_domain::{PaymentStatus, jst};
 use uuid::Uuid;
 
 use crate::access::{Access, Audit, CurrentUser, Permission, Routes};
 use crate::error::{AppError, AppResult};
 use crate::page::Layout;
-use crate::routes::donations::{status_badge, StatusBadge};
-use crate::routes::donors::{lenient_page, parse_id, phone_display, postal_display, Pager, QueryParams, PER_PAGE};
+use crate::routes::donations::{StatusBadge, status_badge};
+use crate::routes::donors::{
+    PER_PAGE, Pager, QueryParams, lenient_page, parse_id, phone_display, postal_display,
+};
 use crate::state::AppState;
 
 /// Registers the partner screens.
 pub fn register(r: &mut Routes) {
     let p = Access::Perm(Permission::PartnerOrders);
-    r.add(Method::GET, "/partner/orders", p, Audit::PersonalView, "partner_order.list", get(list));
-    r.add(Method::GET, "/partner/orders/{id}", p, Audit::PersonalView, "partner_order.view", get(show));
+    r.add(
+        Method::GET,
+        "/partner/orders",
+        p,
+        Audit::PersonalView,
+        "partner_order.list",
+        get(list),
+    );
+    r.add(
+        Method::GET,
+        "/partner/orders/{id}",
+        p,
+        Audit::PersonalView,
+        "partner_order.view",
+        get(show),
+    );
 }
 
 /// One line as the partner sees it.
@@ -87,7 +103,10 @@ fn partner_of(user: &CurrentUser) -> AppResult<Uuid> {
 }
 
 async fn partner_name(state: &AppState, user: &CurrentUser, id: Uuid) -> AppResult<String> {
-    Ok(gifts::partner(&state.db, user.tenant, id).await?.map(|p| p.name).unwrap_or_default())
+    Ok(gifts::partner(&state.db, user.tenant, id)
+        .await?
+        .map(|p| p.name)
+        .unwrap_or_default())
 }
 
 #[derive(Template, WebTemplate)]
@@ -100,10 +119,15 @@ pub struct OrdersPage {
 }
 
 /// `GET /partner/orders`
-pub async fn list(State(state): State<AppState>, user: CurrentUser, RawQuery(raw): RawQuery) -> AppResult<OrdersPage> {
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    RawQuery(raw): RawQuery,
+) -> AppResult<OrdersPage> {
     let pid = partner_of(&user)?;
     let p = QueryParams::parse(raw.as_deref());
-    let page = partner_orders::list(&state.db, user.tenant, pid, lenient_page(&p), PER_PAGE).await?;
+    let page =
+        partner_orders::list(&state.db, user.tenant, pid, lenient_page(&p), PER_PAGE).await?;
     let layout = Layout::new(&state, &user, "発注一覧", "/partner/orders").await;
     Ok(OrdersPage {
         layout,
@@ -121,11 +145,20 @@ pub struct OrderPage {
 }
 
 /// `GET /partner/orders/{id}` — `id` is the gift line's id.
-pub async fn show(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> AppResult<OrderPage> {
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<OrderPage> {
     let pid = partner_of(&user)?;
     let id = parse_id(&id)?;
-    let line = partner_orders::get(&state.db, user.tenant, pid, id).await?.ok_or(AppError::NotFound)?;
+    let line = partner_orders::get(&state.db, user.tenant, pid, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let title = format!("発注明細 {}", line.donation_number);
     let layout = Layout::new(&state, &user, title, "/partner/orders").await;
-    Ok(OrderPage { layout, o: OrderRow::from_line(&line) })
+    Ok(OrderPage {
+        layout,
+        o: OrderRow::from_line(&line),
+    })
 }

@@ -15,7 +15,7 @@ use furusato_db::donations::{self, NewDonation, NewDonationItem, NewShipTo};
 use furusato_db::donors::{self, NewDonor};
 use furusato_db::gifts::{self, NewGift, NewPartner};
 use furusato_db::municipalities::{self, Municipality, NewMunicipality};
-use furusato_db::testing::{test_db, TestDb};
+use furusato_db::testing::{TestDb, test_db};
 use furusato_db::users::{self, NewUser, User};
 use furusato_db::{Db, MunicipalityId};
 use furusato_domain::Role;
@@ -47,7 +47,17 @@ impl Drop for TestApp {
 
 impl TestApp {
     /// Migrated database, both cities, the server listening on a free port.
+    ///
+    /// Tests must run on the multi-threaded runtime
+    /// (`#[tokio::test(flavor = "multi_thread", worker_threads = 2)]`): on PostgreSQL, dropping the
+    /// test database closes the pool from a helper thread while the test's thread is blocked, and
+    /// only another worker thread can drive the pool's sockets meanwhile.
     pub async fn spawn() -> TestApp {
+        assert_eq!(
+            tokio::runtime::Handle::current().runtime_flavor(),
+            tokio::runtime::RuntimeFlavor::MultiThread,
+            "use #[tokio::test(flavor = \"multi_thread\", worker_threads = 2)] with TestApp"
+        );
         let test_db = test_db().await;
         let db = test_db.db.clone();
         let city = create_municipality(&db, "041009", "仙台市", "センダイシ", 4).await;
@@ -55,14 +65,26 @@ impl TestApp {
         let keyring = furusato_vault::Keyring::generate().expect("generate a test keyring");
         let state = AppState::new(db.clone(), WebSettings::default(), Some(Arc::new(keyring)));
         let (router, _) = furusato_web::app(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         let server = tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .await
-                .expect("server runs");
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .expect("server runs");
         });
-        TestApp { base: format!("http://{addr}"), db, city, other_city, _test_db: test_db, server }
+        TestApp {
+            base: format!("http://{addr}"),
+            db,
+            city,
+            other_city,
+            _test_db: test_db,
+            server,
+        }
     }
 
     /// 仙台市
@@ -89,7 +111,13 @@ impl TestApp {
     }
 
     /// Creates a user of `role` in `tenant` with [`PASSWORD`].
-    pub async fn create_user(&self, tenant: MunicipalityId, login: &str, role: Role, partner_id: Option<Uuid>) -> User {
+    pub async fn create_user(
+        &self,
+        tenant: MunicipalityId,
+        login: &str,
+        role: Role,
+        partner_id: Option<Uuid>,
+    ) -> User {
         let hash = furusato_web::password::hash(PASSWORD).expect("hash a password");
         users::insert(
             &self.db,
@@ -111,13 +139,22 @@ impl TestApp {
     /// Logs in through the login form; panics unless the login succeeds.
     pub async fn login(&self, login: &str, password: &str) -> Client {
         let client = self.client();
-        let form = client.get(self.url("/login")).send().await.expect("GET /login");
+        let form = client
+            .get(self.url("/login"))
+            .send()
+            .await
+            .expect("GET /login");
         assert_eq!(form.status(), StatusCode::OK);
         let html = form.text().await.expect("login page");
         let token = hidden_input(&html, "_login_csrf").expect("login page has _login_csrf");
         let resp = client
             .post(self.url("/login"))
-            .form(&[("login", login), ("password", password), ("next", "/"), ("_login_csrf", token.as_str())])
+            .form(&[
+                ("login", login),
+                ("password", password),
+                ("next", "/"),
+                ("_login_csrf", token.as_str()),
+            ])
             .send()
             .await
             .expect("POST /login");
@@ -145,17 +182,33 @@ impl TestApp {
 
     /// GET a page: (status, body).
     pub async fn get_html(&self, client: &Client, path: &str) -> (StatusCode, String) {
-        let resp = client.get(self.url(path)).send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let resp = client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
         let status = resp.status();
         (status, resp.text().await.expect("body"))
     }
 
     /// GET JSON: (status, body).
     pub async fn get_json(&self, client: &Client, path: &str) -> (StatusCode, Value) {
-        let resp = client.get(self.url(path)).send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let resp = client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
         let status = resp.status();
-        let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-        assert!(ct.starts_with("application/json"), "GET {path}: content-type {ct:?}");
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        assert!(
+            ct.starts_with("application/json"),
+            "GET {path}: content-type {ct:?}"
+        );
         (status, resp.json().await.expect("JSON body"))
     }
 
@@ -164,7 +217,9 @@ impl TestApp {
 
     pub async fn add_donor(&self, tenant: MunicipalityId, d: NewDonor) -> Uuid {
         let mut tx = self.db.begin().await.expect("begin");
-        let id = donors::insert(&mut tx, tenant, &d).await.expect("insert donor");
+        let id = donors::insert(&mut tx, tenant, &d)
+            .await
+            .expect("insert donor");
         tx.commit().await.expect("commit");
         id
     }
@@ -172,7 +227,9 @@ impl TestApp {
     /// Inserts a donation; returns (id, 寄附番号).
     pub async fn add_donation(&self, tenant: MunicipalityId, d: NewDonation) -> (Uuid, String) {
         let mut tx = self.db.begin().await.expect("begin");
-        let r = donations::insert(&mut tx, tenant, &d).await.expect("insert donation");
+        let r = donations::insert(&mut tx, tenant, &d)
+            .await
+            .expect("insert donation");
         tx.commit().await.expect("commit");
         r
     }
@@ -182,7 +239,11 @@ impl TestApp {
         let id = gifts::insert_partner(
             &mut tx,
             tenant,
-            &NewPartner { code: code.into(), name: name.into(), ..Default::default() },
+            &NewPartner {
+                code: code.into(),
+                name: name.into(),
+                ..Default::default()
+            },
         )
         .await
         .expect("insert partner");
@@ -191,7 +252,13 @@ impl TestApp {
     }
 
     /// Creates a gift of `partner`; returns (gift id, version id).
-    pub async fn add_gift(&self, tenant: MunicipalityId, partner: Uuid, code: &str, name: &str) -> (Uuid, Uuid) {
+    pub async fn add_gift(
+        &self,
+        tenant: MunicipalityId,
+        partner: Uuid,
+        code: &str,
+        name: &str,
+    ) -> (Uuid, Uuid) {
         let mut tx = self.db.begin().await.expect("begin");
         let ids = gifts::insert_gift(
             &mut tx,
@@ -212,36 +279,76 @@ impl TestApp {
     }
 
     /// Adds a ship-to to a donation; returns its id.
-    pub async fn add_ship_to(&self, tenant: MunicipalityId, donation: Uuid, seq: i64, s: NewShipTo) -> Uuid {
+    pub async fn add_ship_to(
+        &self,
+        tenant: MunicipalityId,
+        donation: Uuid,
+        seq: i64,
+        s: NewShipTo,
+    ) -> Uuid {
         let id = furusato_db::new_id();
         let mut tx = self.db.begin().await.expect("begin");
         let row = donations::ship_to_insert_row(id, tenant, donation, seq, &s);
-        bulk_insert(&mut tx, "ship_tos", &donations::SHIP_TO_INSERT_COLUMNS, vec![row], "").await.expect("insert ship-to");
+        bulk_insert(
+            &mut tx,
+            "ship_tos",
+            &donations::SHIP_TO_INSERT_COLUMNS,
+            vec![row],
+            "",
+        )
+        .await
+        .expect("insert ship-to");
         tx.commit().await.expect("commit");
         id
     }
 
     /// Adds a gift line to a donation; returns its id.
-    pub async fn add_item(&self, tenant: MunicipalityId, donation: Uuid, line_no: i64, it: NewDonationItem) -> Uuid {
+    pub async fn add_item(
+        &self,
+        tenant: MunicipalityId,
+        donation: Uuid,
+        line_no: i64,
+        it: NewDonationItem,
+    ) -> Uuid {
         let mut tx = self.db.begin().await.expect("begin");
         let row = donations::item_insert_row(tenant, donation, line_no, &it);
         let id = match &row[0] {
             furusato_db::args::Arg::Uuid(id) => *id,
             other => panic!("item row starts with its id, found {other:?}"),
         };
-        bulk_insert(&mut tx, "donation_items", &donations::ITEM_INSERT_COLUMNS, vec![row], "").await.expect("insert item");
+        bulk_insert(
+            &mut tx,
+            "donation_items",
+            &donations::ITEM_INSERT_COLUMNS,
+            vec![row],
+            "",
+        )
+        .await
+        .expect("insert item");
         tx.commit().await.expect("commit");
         id
     }
 
     /// The audit rows of `tenant` with `action`, newest first.
     pub async fn audit_rows(&self, tenant: MunicipalityId, action: &str) -> Vec<AuditRow> {
-        let filter = AuditFilter { action: Some(action.into()), ..Default::default() };
-        audit::search(&self.db, tenant, &filter, 1, 500).await.expect("audit search").items
+        let filter = AuditFilter {
+            action: Some(action.into()),
+            ..Default::default()
+        };
+        audit::search(&self.db, tenant, &filter, 1, 500)
+            .await
+            .expect("audit search")
+            .items
     }
 }
 
-async fn create_municipality(db: &Db, code: &str, name: &str, kana: &str, pref: i64) -> Municipality {
+async fn create_municipality(
+    db: &Db,
+    code: &str,
+    name: &str,
+    kana: &str,
+    pref: i64,
+) -> Municipality {
     municipalities::insert(
         db,
         &NewMunicipality {

@@ -1,8 +1,8 @@
 //! `GET /api/v1/donations` (filtered list, donors masked) and `GET /api/v1/donations/{id}`
 //! (everything, with gift lines and ship-tos; audited).
 
-use axum::extract::{Path, RawQuery, State};
 use axum::Json;
+use axum::extract::{Path, RawQuery, State};
 use furusato_db::donations::{self, Donation};
 use furusato_db::donors;
 use furusato_domain::PaymentStatus;
@@ -10,11 +10,11 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{api_id, bad_request, iso_date, paging, rfc3339, ErrorBody};
+use super::{ErrorBody, api_id, bad_request, iso_date, paging, rfc3339};
 use crate::access::CurrentUser;
 use crate::error::{ApiError, AppError};
-use crate::routes::donations::{donation_route_label, DonationForm};
-use crate::routes::donors::{masked_name, QueryParams};
+use crate::routes::donations::{DonationForm, donation_route_label};
+use crate::routes::donors::{QueryParams, masked_name};
 use crate::state::AppState;
 
 /// Filters of the donation list; all given filters must match.
@@ -23,10 +23,10 @@ use crate::state::AppState;
 #[allow(dead_code)] // documentation only: the handler reads the query leniently and checks each value
 pub struct DonationListParams {
     /// 寄附日 from (inclusive), YYYY-MM-DD.
-    #[param(example = "2026-04-01")]
+    #[param(format = Date, example = "2026-04-01")]
     from: Option<String>,
     /// 寄附日 to (inclusive), YYYY-MM-DD.
-    #[param(example = "2027-03-31")]
+    #[param(format = Date, example = "2027-03-31")]
     to: Option<String>,
     /// Portal code (`rakuten`, `choice`, `satofull`, `furunavi`, `au_pay`, `ana`, `other`), or
     /// `direct` for donations without a portal.
@@ -39,8 +39,10 @@ pub struct DonationListParams {
     #[param(example = "portal")]
     channel: Option<String>,
     /// Page, from 1 (default 1).
+    #[param(minimum = 1, maximum = 10000)]
     page: Option<u32>,
     /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<u32>,
 }
 
@@ -83,7 +85,9 @@ pub struct DonationSummary {
 }
 
 fn status_label(code: &str) -> String {
-    PaymentStatus::parse(code).map(|s| s.label_ja().to_string()).unwrap_or_else(|_| code.to_string())
+    PaymentStatus::parse(code)
+        .map(|s| s.label_ja().to_string())
+        .unwrap_or_else(|_| code.to_string())
 }
 
 impl DonationSummary {
@@ -156,6 +160,7 @@ pub struct DonationList {
 #[utoipa::path(
     get,
     path = "/api/v1/donations",
+    operation_id = "list_donations",
     tag = "donations",
     params(DonationListParams),
     responses(
@@ -172,7 +177,9 @@ pub async fn list(
 ) -> Result<Json<DonationList>, ApiError> {
     let p = QueryParams::parse(raw.as_deref());
     let (page, per_page) = paging(&p)?;
-    let filter = DonationForm::from_params(&p).to_filter().map_err(|e| bad_request(e.join(" ")))?;
+    let filter = DonationForm::from_params(&p)
+        .to_filter()
+        .map_err(|e| bad_request(e.join(" ")))?;
     let result = donations::list(&state.db, user.tenant, &filter, page, per_page).await?;
     Ok(Json(DonationList {
         items: result
@@ -291,6 +298,7 @@ pub struct DonationDetail {
 #[utoipa::path(
     get,
     path = "/api/v1/donations/{id}",
+    operation_id = "get_donation",
     tag = "donations",
     params(("id" = Uuid, Path, description = "寄附のID")),
     responses(
@@ -307,11 +315,17 @@ pub async fn show(
 ) -> Result<Json<DonationDetail>, ApiError> {
     let id = api_id(&id)?;
     let db = &state.db;
-    let x = donations::get(db, user.tenant, id).await?.ok_or(ApiError(AppError::NotFound))?;
+    let x = donations::get(db, user.tenant, id)
+        .await?
+        .ok_or(ApiError(AppError::NotFound))?;
     // The donor belongs to the same municipality; a missing one means broken data, not a 404.
     donors::get(db, user.tenant, x.donor_id)
         .await?
-        .ok_or_else(|| ApiError(AppError::Other(anyhow::anyhow!("donation without its donor"))))?;
+        .ok_or_else(|| {
+            ApiError(AppError::Other(anyhow::anyhow!(
+                "donation without its donor"
+            )))
+        })?;
     let items = donations::items(db, user.tenant, id).await?;
     let ship_tos = donations::ship_tos(db, user.tenant, id).await?;
     Ok(Json(DonationDetail {

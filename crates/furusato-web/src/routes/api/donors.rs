@@ -1,17 +1,17 @@
 //! `GET /api/v1/donors` (masked search) and `GET /api/v1/donors/{id}` (full record, audited).
 
-use axum::extract::{Path, RawQuery, State};
 use axum::Json;
+use axum::extract::{Path, RawQuery, State};
 use furusato_db::{donations, donors};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{api_id, bad_request, iso_date, paging, rfc3339, ErrorBody};
+use super::{ErrorBody, api_id, bad_request, iso_date, paging, rfc3339};
 use crate::access::CurrentUser;
 use crate::error::{ApiError, AppError};
 use crate::routes::api::donations::DonationSummary;
-use crate::routes::donors::{area, masked_kana, masked_name, masked_phone, DonorForm, QueryParams};
+use crate::routes::donors::{DonorForm, QueryParams, area, masked_kana, masked_name, masked_phone};
 use crate::state::AppState;
 
 /// Query parameters of the donor search. At least one criterion is required; all given criteria
@@ -36,8 +36,10 @@ pub struct DonorSearchParams {
     #[param(example = "2026-0000001")]
     donation_number: Option<String>,
     /// Page, from 1 (default 1).
+    #[param(minimum = 1, maximum = 10000)]
     page: Option<u32>,
     /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<u32>,
 }
 
@@ -85,6 +87,7 @@ pub struct DonorList {
 #[utoipa::path(
     get,
     path = "/api/v1/donors",
+    operation_id = "search_donors",
     tag = "donors",
     params(DonorSearchParams),
     responses(
@@ -101,7 +104,9 @@ pub async fn search(
 ) -> Result<Json<DonorList>, ApiError> {
     let p = QueryParams::parse(raw.as_deref());
     let (page, per_page) = paging(&p)?;
-    let criteria = DonorForm::from_params(&p).to_search().map_err(|e| bad_request(e.join(" ")))?;
+    let criteria = DonorForm::from_params(&p)
+        .to_search()
+        .map_err(|e| bad_request(e.join(" ")))?;
     if criteria.is_empty() {
         return Err(bad_request(
             "検索条件（kana, name, postal_code, phone, donation_number）のいずれかを指定してください。",
@@ -182,6 +187,7 @@ pub struct DonorDetail {
 #[utoipa::path(
     get,
     path = "/api/v1/donors/{id}",
+    operation_id = "get_donor",
     tag = "donors",
     params(("id" = Uuid, Path, description = "寄附者のID")),
     responses(
@@ -197,7 +203,9 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<DonorDetail>, ApiError> {
     let id = api_id(&id)?;
-    let d = donors::get(&state.db, user.tenant, id).await?.ok_or(ApiError(AppError::NotFound))?;
+    let d = donors::get(&state.db, user.tenant, id)
+        .await?
+        .ok_or(ApiError(AppError::NotFound))?;
     let list = donations::for_donor(&state.db, user.tenant, id).await?;
     Ok(Json(DonorDetail {
         id: d.id,
