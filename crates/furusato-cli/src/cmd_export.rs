@@ -12,18 +12,14 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use furusato_db::audit::AuditEntry;
-use furusato_db::donations::{self, DonationFilter, NewDonation, NewDonationItem};
-use furusato_db::donors::{self, DonorSearch, NewDonor};
-use furusato_db::matching::insert_rows;
+use furusato_db::donations::DonationFilter;
+use furusato_db::donors::DonorSearch;
 use furusato_db::municipalities::{self, NewMunicipality};
-use furusato_db::{Db, counters, new_id, now_utc};
+use furusato_db::Db;
 use furusato_domain::{Channel, PaymentStatus, Portal, jst};
 use furusato_intake::export::{
     self, ChunkSink, Encoding, ExportError, ExportRequest, ExportTarget,
 };
-use furusato_synth::{AddressBook, Generator, LedgerParams, Person};
-use time::macros::date;
-use uuid::Uuid;
 
 use crate::cli::Global;
 
@@ -282,8 +278,6 @@ fn memory_kb() -> (u64, u64) {
 // ---------------------------------------------------------------------------------------------
 // Bench
 
-/// Rows per insert transaction while generating.
-const GEN_BATCH: usize = 20_000;
 
 /// `furusato bench export --rows N`
 pub async fn bench(g: &Global, args: BenchExportArgs) -> anyhow::Result<ExitCode> {
@@ -420,25 +414,7 @@ async fn bench_inner(
     Ok(ExitCode::SUCCESS)
 }
 
-fn new_donor(p: &Person) -> NewDonor {
-    NewDonor {
-        family_name: p.family_name.clone(),
-        given_name: p.given_name.clone(),
-        family_kana: p.family_kana.clone(),
-        given_kana: p.given_kana.clone(),
-        postal_code: p.postal_code.clone(),
-        prefecture: p.prefecture.clone(),
-        city: p.city.clone(),
-        address1: p.address1(),
-        address2: p.address2().to_string(),
-        phone: p.phone.clone(),
-        email: p.email.clone(),
-        sex: p.sex.as_str().to_string(),
-        birth_date: Some(p.birth_date),
-    }
-}
-
-/// Writes a synthetic municipality with `args.rows` donations (and ≈ 60 % as many donors).
+/// Writes a synthetic municipality with `args.rows` donations, with the demo's generator.
 async fn generate(db: &Db, args: &BenchExportArgs) -> anyhow::Result<(usize, usize)> {
     let code = furusato_domain::LocalGovCode::parse(&args.municipality)
         .map_err(|e| anyhow::anyhow!("--municipality {:?}: {e}", args.municipality))?;
@@ -447,149 +423,17 @@ async fn generate(db: &Db, args: &BenchExportArgs) -> anyhow::Result<(usize, usi
         &NewMunicipality {
             code: code.as_str().to_string(),
             name: "ベンチ市".into(),
-            prefecture_code: 4,
+            prefecture_code: code.prefecture().code() as i64,
             mayor_title: "ベンチ市長".into(),
             mayor_name: "試験 太郎".into(),
             ..Default::default()
         },
     )
     .await?;
-    let t = city.tenant();
-    let gifts = furusato_synth::default_gifts();
-    let donors_n = (args.rows * 6 / 10).max(1);
-    let plan = Generator::new(args.seed, AddressBook::builtin())
-        .generate_ledger(LedgerParams::new(
-            donors_n,
-            args.rows,
-            date!(2024 - 04 - 01),
-            date!(2026 - 03 - 31),
-            &gifts,
-        ))
-        .map_err(|e| anyhow::anyhow!("cannot plan the data: {e}"))?;
-    let dropped = furusato_db::dialect::drop_secondary_indexes(
-        db,
-        &["donors", "donations", "donation_items"],
-    )
-    .await?;
-    let now = now_utc();
-    let phase = Instant::now();
-
-    let mut donor_ids: Vec<Uuid> = Vec::with_capacity(donors_n);
-    let mut batch = Vec::with_capacity(GEN_BATCH);
-    let mut tx = db.begin().await?;
-    for p in plan.donors() {
-        let id = new_id();
-        donor_ids.push(id);
-        batch.push(donors::insert_row(id, t, &new_donor(&p), now));
-        if batch.len() == GEN_BATCH {
-            insert_rows(
-                &mut tx,
-                "donors",
-                &donors::INSERT_COLUMNS,
-                std::mem::take(&mut batch),
-            )
+    let keys = furusato_vault::Keyring::generate()?;
+    let counts =
+        crate::demo::generate(db, &keys, &city, args.rows, args.seed, furusato_synth::AddressBook::builtin())
             .await?;
-            tx.commit().await?;
-            tx = db.begin().await?;
-        }
-    }
-    insert_rows(&mut tx, "donors", &donors::INSERT_COLUMNS, batch).await?;
-    tx.commit().await?;
-    println!("  donors written in {:.1} s", phase.elapsed().as_secs_f64());
-    let phase = Instant::now();
-
-    let mut serials: std::collections::BTreeMap<i32, i64> = Default::default();
-    let mut rows = Vec::with_capacity(GEN_BATCH);
-    let mut items = Vec::with_capacity(GEN_BATCH * 2);
-    let mut tx = db.begin().await?;
-    for d in plan.donations() {
-        let fy = jst::fiscal_year(d.donated_on);
-        let serial = serials.entry(fy).or_insert(0);
-        *serial += 1;
-        let id = new_id();
-        let nd = NewDonation {
-            donor_id: donor_ids[d.donor_index],
-            channel: d.channel.as_str().into(),
-            portal: d.portal.map(|p| p.as_str().to_string()),
-            external_id: d.external_id.clone(),
-            amount: Some(d.amount),
-            donated_on: d.donated_on,
-            received_on: d.received_on,
-            applied_at: Some(d.applied_at.to_offset(time::UtcOffset::UTC)),
-            payment_method: d.payment_method.as_str().into(),
-            payment_status: d.payment_status.as_str().into(),
-            use_of_funds: d.use_of_funds.clone(),
-            onestop_wanted: d.onestop_wanted,
-            receipt_wanted: d.receipt_wanted,
-            gift_declined: d.gift_declined,
-            note: String::new(),
-        };
-        rows.push(donations::insert_row(
-            id,
-            t,
-            donations::format_donation_number(fy, *serial),
-            &nd,
-            now,
-        ));
-        for (line, gl) in d.gift_lines.iter().enumerate() {
-            let name = gifts
-                .get(gl.gift_index)
-                .map(|g| g.name.clone())
-                .unwrap_or_default();
-            items.push(donations::item_insert_row(
-                t,
-                id,
-                line as i64 + 1,
-                &NewDonationItem {
-                    gift_code: gl.code.clone(),
-                    name,
-                    quantity: i64::from(gl.quantity),
-                    amount: Some(gl.amount),
-                    ..Default::default()
-                },
-            ));
-        }
-        if rows.len() == GEN_BATCH {
-            insert_rows(
-                &mut tx,
-                "donations",
-                &donations::INSERT_COLUMNS,
-                std::mem::take(&mut rows),
-            )
-            .await?;
-            insert_rows(
-                &mut tx,
-                "donation_items",
-                &donations::ITEM_INSERT_COLUMNS,
-                std::mem::take(&mut items),
-            )
-            .await?;
-            tx.commit().await?;
-            tx = db.begin().await?;
-        }
-    }
-    insert_rows(&mut tx, "donations", &donations::INSERT_COLUMNS, rows).await?;
-    insert_rows(
-        &mut tx,
-        "donation_items",
-        &donations::ITEM_INSERT_COLUMNS,
-        items,
-    )
-    .await?;
-    for (fy, last) in serials {
-        counters::reserve(&mut tx, t, &counters::donation_number_counter(fy), last).await?;
-    }
-    tx.commit().await?;
-    println!(
-        "  donations written in {:.1} s",
-        phase.elapsed().as_secs_f64()
-    );
-    let phase = Instant::now();
-    furusato_db::dialect::restore_indexes(db, dropped).await?;
     furusato_db::dialect::analyze(db).await?;
-    println!(
-        "  indexes rebuilt in {:.1} s",
-        phase.elapsed().as_secs_f64()
-    );
-    Ok((plan.donor_count(), plan.donation_count()))
+    Ok(counts)
 }

@@ -236,8 +236,9 @@ fn demo_password() -> String {
     format!("Demo-{}-{}!", &s[..6], &s[6..])
 }
 
-/// Writes partners, gifts, donors, donations (with gift lines) and synthetic My Numbers.
-async fn generate(
+/// Writes partners, gifts, donors, donations (with gift lines) and synthetic My Numbers for
+/// `city`. Also used by `furusato bench export` to make its data.
+pub(crate) async fn generate(
     db: &Db,
     keys: &Keyring,
     city: &Municipality,

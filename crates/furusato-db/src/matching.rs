@@ -24,34 +24,6 @@ pub const IN_CHUNK: usize = 500;
 // ---------------------------------------------------------------------------------------------
 // Inserts
 
-/// Bound variables per multi-row `INSERT` on SQLite. SQLite resolves every `$N` placeholder with
-/// a linear scan of the statement's parameter list (`sqlite3_bind_parameter_name`, called by
-/// sqlx for each argument), so binding costs O(variables²): a 1,000-row × 21-column statement
-/// spends ~10 ms binding. Statements of ~500 variables keep that negligible.
-pub const SQLITE_VARS_PER_INSERT: usize = 500;
-
-/// [`crate::dialect::bulk_insert`] without a conflict clause, in statements sized for the engine
-/// (see [`SQLITE_VARS_PER_INSERT`]; PostgreSQL takes the large statements as they are).
-pub async fn insert_rows(
-    tx: &mut Tx,
-    table: &str,
-    columns: &[&str],
-    rows: Vec<Vec<Arg>>,
-) -> DbResult<u64> {
-    if tx.backend() == crate::Backend::Postgres
-        || rows.len() * columns.len() <= SQLITE_VARS_PER_INSERT
-    {
-        return crate::dialect::bulk_insert(tx, table, columns, rows, "").await;
-    }
-    let per_stmt = (SQLITE_VARS_PER_INSERT / columns.len().max(1)).max(1);
-    let mut affected = 0;
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<Vec<Arg>> = rows.by_ref().take(per_stmt).collect();
-        affected += crate::dialect::bulk_insert(tx, table, columns, chunk, "").await?;
-    }
-    Ok(affected)
-}
 
 // ---------------------------------------------------------------------------------------------
 // Candidates

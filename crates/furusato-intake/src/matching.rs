@@ -680,19 +680,17 @@ async fn resolve_batch(
         out.push(resolution);
     }
     // Donors first: sources and reviews refer to them.
-    store::insert_rows(tx, "donors", &donors::INSERT_COLUMNS, donor_rows).await?;
-    store::insert_rows(
-        tx,
-        "donor_sources",
+    furusato_db::dialect::bulk_insert(tx, "donors", &donors::INSERT_COLUMNS, donor_rows, "").await?;
+    furusato_db::dialect::bulk_insert(tx, "donor_sources",
         &store::SOURCE_INSERT_COLUMNS,
         source_rows,
+        "",
     )
     .await?;
-    store::insert_rows(
-        tx,
-        "match_reviews",
+    furusato_db::dialect::bulk_insert(tx, "match_reviews",
         &store::REVIEW_INSERT_COLUMNS,
         review_rows,
+        "",
     )
     .await?;
     Ok(out)

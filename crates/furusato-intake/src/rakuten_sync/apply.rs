@@ -48,7 +48,7 @@ use crate::matching::SourceRef;
 /// statement's size (see [`intake_sync::insert_rows`]); small batches keep it linear.
 const RESOLVE_CHUNK: usize = 25;
 
-/// Bulk insert of the sync's rows (see [`intake_sync::insert_rows`]).
+/// Bulk insert of the sync's rows.
 pub async fn insert_chunked(
     tx: &mut Tx,
     table: &str,
@@ -56,7 +56,7 @@ pub async fn insert_chunked(
     rows: Vec<Vec<Arg>>,
     conflict: &str,
 ) -> DbResult<u64> {
-    intake_sync::insert_rows(tx, table, columns, rows, conflict).await
+    furusato_db::dialect::bulk_insert(tx, table, columns, rows, conflict).await
 }
 
 /// A gift of the municipality's master: id and current version.
