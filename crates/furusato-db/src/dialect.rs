@@ -65,14 +65,16 @@ pub async fn bulk_insert(
     Ok(affected)
 }
 
-/// Refreshes the query planner's statistics after a large load (ANALYZE on both engines).
+/// Refreshes the query planner's statistics after a large load (ANALYZE; on PostgreSQL VACUUM
+/// ANALYZE).
 pub async fn analyze(db: &crate::Db) -> DbResult<()> {
     match db {
         crate::Db::Sqlite(pool) => {
             sqlx::query("ANALYZE").execute(pool).await?;
         }
+        // VACUUM also sets the visibility map, so capped counts become index-only scans.
         crate::Db::Postgres(pool) => {
-            sqlx::query("ANALYZE").execute(pool).await?;
+            sqlx::query("VACUUM (ANALYZE)").execute(pool).await?;
         }
     }
     Ok(())

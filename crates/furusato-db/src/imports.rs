@@ -198,9 +198,13 @@ pub async fn insert(tx: &mut Tx, tenant: MunicipalityId, i: &NewImport<'_>) -> D
 
 /// Stores (or replaces) the file of an import. Takes the bytes by value: sqlx binds an owned
 /// buffer without copying it, which matters for files of hundreds of megabytes.
-pub async fn set_file(tx: &mut Tx, tenant: MunicipalityId, id: Uuid, bytes: Vec<u8>) -> DbResult<()> {
-    const SQL: &str =
-        "UPDATE imports SET file_bytes = $3, file_sha256 = $4 WHERE municipality_id = $1 AND id = $2";
+pub async fn set_file(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    id: Uuid,
+    bytes: Vec<u8>,
+) -> DbResult<()> {
+    const SQL: &str = "UPDATE imports SET file_bytes = $3, file_sha256 = $4 WHERE municipality_id = $1 AND id = $2";
     let sha = sha256_hex(&bytes);
     let n = with_tx!(tx, |conn| sqlx::query(SQL)
         .bind(tenant.0)
@@ -1178,27 +1182,4 @@ pub async fn close_payment_record(
         .await?
         .rows_affected());
     Ok(n == 1)
-}
-
-/// Engine-specific: sets the page cache of the transaction's connection to `kib` KiB (SQLite;
-/// nothing on PostgreSQL) and returns the previous setting (in SQLite's `cache_size` form), for
-/// a large import whose indexes outgrow the default cache. Restore it with
-/// [`restore_cache_size`] before the connection goes back to the pool.
-pub async fn enlarge_cache(tx: &mut Tx, kib: i64) -> DbResult<Option<i64>> {
-    let Tx::Sqlite(t) = tx else { return Ok(None) };
-    let conn = &mut **t;
-    let previous: i64 = sqlx::query_scalar("PRAGMA cache_size").fetch_one(&mut *conn).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = -{}", kib.max(1))))
-        .execute(&mut *conn)
-        .await?;
-    Ok(Some(previous))
-}
-
-/// Puts back the page cache setting returned by [`enlarge_cache`].
-pub async fn restore_cache_size(tx: &mut Tx, previous: Option<i64>) -> DbResult<()> {
-    let (Tx::Sqlite(t), Some(previous)) = (tx, previous) else { return Ok(()) };
-    sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = {previous}")))
-        .execute(&mut **t)
-        .await?;
-    Ok(())
 }

@@ -187,6 +187,11 @@ impl Db {
     }
 
     pub async fn connect_postgres(options: PgConnectOptions, opts: ConnectOptions) -> DbResult<Db> {
+        // Search and list screens bind values whose selectivity differs by orders of magnitude
+        // (payment status 'paid' vs 'refunded', a one-letter kana prefix vs a full name). A cached
+        // generic plan picks one access path for all of them; planning each execution costs well
+        // under a millisecond and keeps every screen on the right index.
+        let options = options.options([("plan_cache_mode", "force_custom_plan")]);
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(30))

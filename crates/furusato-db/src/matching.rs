@@ -43,13 +43,16 @@ pub struct MatchCandidate {
 const CANDIDATE_COLUMNS: &str =
     "id, kana_norm, name_norm, postal_code, address_norm, phone_digits, created_at";
 
-/// The indexed column a candidate look-up uses (exact equality, so `donors_kana`,
-/// `donors_phone` and `donors_name` serve it).
+/// What a candidate look-up compares (exact equality on indexed columns; never the e-mail).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CandidateKey {
     Kana,
     Phone,
     Name,
+    /// Postal code and フリガナ together; the value is [`pair`]`(postal_code, kana)`.
+    PostalKana,
+    /// Postal code and normalised name together; the value is [`pair`]`(postal_code, name)`.
+    PostalName,
 }
 
 impl CandidateKey {
@@ -58,19 +61,41 @@ impl CandidateKey {
             CandidateKey::Kana => "kana_norm",
             CandidateKey::Phone => "phone_digits",
             CandidateKey::Name => "name_norm",
+            CandidateKey::PostalKana => "(postal_code, kana_norm)",
+            CandidateKey::PostalName => "(postal_code, name_norm)",
         }
     }
+
+    fn is_pair(self) -> bool {
+        matches!(self, CandidateKey::PostalKana | CandidateKey::PostalName)
+    }
+}
+
+const PAIR_SEP: char = '\u{1f}';
+
+/// The value of a pair look-up ([`CandidateKey::PostalKana`], [`CandidateKey::PostalName`]).
+pub fn pair(postal_code: &str, other: &str) -> String {
+    format!("{postal_code}{PAIR_SEP}{other}")
 }
 
 /// The query of one chunk of a candidate look-up.
 fn candidate_query(tenant: MunicipalityId, key: CandidateKey, chunk: &[&str]) -> (String, Args) {
     let mut args = Args::new();
     let t = args.uuid(tenant.0);
-    let list = chunk
-        .iter()
-        .map(|v| args.text(*v))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = if key.is_pair() {
+        // Row values: both engines answer `(a, b) IN (VALUES (…), …)` from the postal index.
+        let rows = chunk
+            .iter()
+            .map(|v| {
+                let (a, b) = v.split_once(PAIR_SEP).unwrap_or((v, ""));
+                format!("({}, {})", args.text(a), args.text(b))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("VALUES {rows}")
+    } else {
+        chunk.iter().map(|v| args.text(*v)).collect::<Vec<_>>().join(", ")
+    };
     let sql = format!(
         "SELECT {CANDIDATE_COLUMNS} FROM donors WHERE municipality_id = {t} AND {col} IN ({list}) \
          AND merged_into_id IS NULL",

@@ -584,25 +584,38 @@ async fn resolve_batch(
 ) -> DbResult<Vec<Resolution>> {
     debug_assert_eq!(donors_in.len(), sources.len());
     let keys: Vec<MatchKeys> = donors_in.iter().map(MatchKeys::of_new).collect();
-    let kana: Vec<String> = keys
-        .iter()
-        .filter_map(|k| k.usable_kana().map(str::to_string))
-        .collect();
+    // Candidates come from the look-ups that every rule scoring REVIEW_SCORE or more needs: the
+    // phone number, or the postal code together with the フリガナ or the name. Namesakes elsewhere
+    // in the country are not fetched (they can only score SameName, below review). Rows without a
+    // usable postal code or phone fall back to the フリガナ alone.
     let phone: Vec<String> = keys
         .iter()
         .filter_map(|k| k.usable_phone().map(str::to_string))
         .collect();
-    let name: Vec<String> = keys
+    let postal = |k: &MatchKeys| {
+        (k.postal_code.len() == 7 && k.postal_code != "0000000").then(|| k.postal_code.clone())
+    };
+    let postal_kana: Vec<String> = keys
         .iter()
-        .filter_map(|k| k.usable_name().map(str::to_string))
+        .filter_map(|k| Some(store::pair(&postal(k)?, k.usable_kana()?)))
+        .collect();
+    let postal_name: Vec<String> = keys
+        .iter()
+        .filter_map(|k| Some(store::pair(&postal(k)?, k.usable_name()?)))
+        .collect();
+    let kana: Vec<String> = keys
+        .iter()
+        .filter(|k| postal(k).is_none() && k.usable_phone().is_none())
+        .filter_map(|k| k.usable_kana().map(str::to_string))
         .collect();
 
     let mut pool = Pool::default();
     let mut seen = std::collections::HashSet::new();
     for (key, values) in [
-        (CandidateKey::Kana, &kana),
         (CandidateKey::Phone, &phone),
-        (CandidateKey::Name, &name),
+        (CandidateKey::PostalKana, &postal_kana),
+        (CandidateKey::PostalName, &postal_name),
+        (CandidateKey::Kana, &kana),
     ] {
         for c in store::candidates_by(tx, tenant, key, values).await? {
             if seen.insert(c.id) {

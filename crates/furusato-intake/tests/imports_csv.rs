@@ -218,7 +218,7 @@ async fn changed_row_updates_with_a_change_record() {
         tenant,
         &profile,
         "a.csv",
-        bytes(cp932(&choice_csv(&[unpaid.clone()]))),
+        bytes(cp932(&choice_csv(std::slice::from_ref(&unpaid)))),
         &actor(tenant),
     )
     .await

@@ -447,8 +447,6 @@ async fn write(
     actor: &Actor,
 ) -> Result<CommitSummary, ImportFailure> {
     let sha = store::sha256_hex(&bytes);
-    let cache_mb: i64 = std::env::var("FURUSATO_TMP_CACHE_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-    let previous_cache = if cache_mb > 0 { store::enlarge_cache(tx, cache_mb * 1024).await? } else { None };
     let out = engine::run(
         engine::Mode::Write {
             tx: &mut *tx,
@@ -462,7 +460,6 @@ async fn write(
         None,
     )
     .await?;
-    store::restore_cache_size(tx, previous_cache).await?;
     if out.counts.rows_ok == 0 {
         return Err(ImportFailure::NothingToImport);
     }
