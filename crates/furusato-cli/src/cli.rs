@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "furusato", version, about = "Open-source back office for ふるさと納税 (hometown-tax donation) operations")]
+#[command(
+    name = "furusato",
+    version,
+    about = "Open-source back office for ふるさと納税 (hometown-tax donation) operations"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

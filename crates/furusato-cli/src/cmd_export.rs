@@ -11,11 +11,11 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use furusato_db::Db;
 use furusato_db::audit::AuditEntry;
 use furusato_db::donations::DonationFilter;
 use furusato_db::donors::DonorSearch;
 use furusato_db::municipalities::{self, NewMunicipality};
-use furusato_db::Db;
 use furusato_domain::{Channel, PaymentStatus, Portal, jst};
 use furusato_intake::export::{
     self, ChunkSink, Encoding, ExportError, ExportRequest, ExportTarget,
@@ -278,7 +278,6 @@ fn memory_kb() -> (u64, u64) {
 // ---------------------------------------------------------------------------------------------
 // Bench
 
-
 /// `furusato bench export --rows N`
 pub async fn bench(g: &Global, args: BenchExportArgs) -> anyhow::Result<ExitCode> {
     if args.rows == 0 {
@@ -431,9 +430,15 @@ async fn generate(db: &Db, args: &BenchExportArgs) -> anyhow::Result<(usize, usi
     )
     .await?;
     let keys = furusato_vault::Keyring::generate()?;
-    let counts =
-        crate::demo::generate(db, &keys, &city, args.rows, args.seed, furusato_synth::AddressBook::builtin())
-            .await?;
+    let counts = crate::demo::generate(
+        db,
+        &keys,
+        &city,
+        args.rows,
+        args.seed,
+        furusato_synth::AddressBook::builtin(),
+    )
+    .await?;
     furusato_db::dialect::analyze(db).await?;
     Ok(counts)
 }

@@ -3,10 +3,10 @@
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use furusato_db::audit::{self, AuditEntry};
 use furusato_db::municipalities::{self, Municipality, NewMunicipality};
-use furusato_db::{users, Db};
+use furusato_db::{Db, users};
 use furusato_domain::{LocalGovCode, Role};
 
 use crate::cli::*;
@@ -51,7 +51,9 @@ pub async fn serve(g: &Global, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let settings = config::web_settings(g)?;
     let keys = config::load_keys(g)?;
     if keys.is_none() {
-        tracing::warn!("no vault keys configured: My Number, TOTP and portal credentials are unavailable (run `furusato keys init`)");
+        tracing::warn!(
+            "no vault keys configured: My Number, TOTP and portal credentials are unavailable (run `furusato keys init`)"
+        );
     }
     serve_db(db, settings, keys, &args.listen).await?;
     Ok(ExitCode::SUCCESS)
@@ -65,12 +67,16 @@ pub async fn serve_db(
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {listen} (is another server running there? use --listen)"))?;
+        .with_context(|| {
+            format!("cannot listen on {listen} (is another server running there? use --listen)")
+        })?;
     let addr = listener.local_addr()?;
     println!("furusato is serving on http://{addr}/  (Ctrl-C to stop)");
     let _worker = furusato_intake::worker::spawn(db.clone(), keys.clone()); // 楽天 syncs (scheduled and requested) and other jobs
     let state = furusato_web::AppState::new(db, settings, keys);
-    furusato_web::serve(listener, state, shutdown_signal()).await.context("server error")?;
+    furusato_web::serve(listener, state, shutdown_signal())
+        .await
+        .context("server error")?;
     println!("stopped");
     Ok(())
 }
@@ -81,7 +87,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -92,7 +99,8 @@ async fn shutdown_signal() {
 
 /// Finds a municipality by its 6- or 5-digit code, with a clear error.
 pub async fn municipality_by_code(db: &Db, code: &str) -> anyhow::Result<Municipality> {
-    let parsed = LocalGovCode::parse(code).map_err(|e| anyhow::anyhow!("{code:?} is not a local-government code: {e}"))?;
+    let parsed = LocalGovCode::parse(code)
+        .map_err(|e| anyhow::anyhow!("{code:?} is not a local-government code: {e}"))?;
     municipalities::find_by_code(db, parsed.as_str()).await?.ok_or_else(|| {
         anyhow::anyhow!(
             "municipality {} is not registered (see `furusato municipality list`, or add it with `furusato municipality add`)",
@@ -105,10 +113,17 @@ async fn municipality(g: &Global, cmd: MunicipalityCommand) -> anyhow::Result<Ex
     let db = config::open_migrated(g).await?;
     match cmd {
         MunicipalityCommand::Add(a) => {
-            let code = LocalGovCode::parse(&a.code)
-                .map_err(|e| anyhow::anyhow!("--code {:?} is not a valid local-government code: {e}", a.code))?;
+            let code = LocalGovCode::parse(&a.code).map_err(|e| {
+                anyhow::anyhow!(
+                    "--code {:?} is not a valid local-government code: {e}",
+                    a.code
+                )
+            })?;
             if code.is_prefecture() {
-                bail!("--code {} is a prefecture's code; give the city's code", code.as_str());
+                bail!(
+                    "--code {} is a prefecture's code; give the city's code",
+                    code.as_str()
+                );
             }
             if a.name.trim().is_empty() || a.mayor_name.trim().is_empty() {
                 bail!("--name and --mayor-name must not be empty");
@@ -122,7 +137,9 @@ async fn municipality(g: &Global, cmd: MunicipalityCommand) -> anyhow::Result<Ex
                 name: a.name.trim().to_string(),
                 name_kana: a.name_kana.trim().to_string(),
                 prefecture_code: code.prefecture().code() as i64,
-                mayor_title: a.mayor_title.unwrap_or_else(|| format!("{}長", a.name.trim())),
+                mayor_title: a
+                    .mayor_title
+                    .unwrap_or_else(|| format!("{}長", a.name.trim())),
                 mayor_name: a.mayor_name.trim().to_string(),
                 issuer_postal_code: a.postal_code.trim().to_string(),
                 issuer_address: a.address.trim().to_string(),
@@ -132,7 +149,8 @@ async fn municipality(g: &Global, cmd: MunicipalityCommand) -> anyhow::Result<Ex
             let created = municipalities::insert(&db, &m).await?;
             audit::record(
                 &db,
-                &AuditEntry::cli(Some(created.tenant()), "municipality.add").target("municipality", created.id),
+                &AuditEntry::cli(Some(created.tenant()), "municipality.add")
+                    .target("municipality", created.id),
             )
             .await?;
             println!("added municipality {} {}", created.code, created.name);
@@ -140,7 +158,9 @@ async fn municipality(g: &Global, cmd: MunicipalityCommand) -> anyhow::Result<Ex
         MunicipalityCommand::List => {
             let all = municipalities::list(&db).await?;
             if all.is_empty() {
-                println!("no municipality yet: add one with `furusato municipality add --code 041009 --name 仙台市 --mayor-name …`");
+                println!(
+                    "no municipality yet: add one with `furusato municipality add --code 041009 --name 仙台市 --mayor-name …`"
+                );
             }
             for m in all {
                 println!("{}  {}  {} {}", m.code, m.name, m.mayor_title, m.mayor_name);
@@ -154,9 +174,17 @@ fn generated_password() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     let mut rng = rand::rng();
-    let body: String = (0..16).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    let body: String = (0..16)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
     // Groups of four with symbols so that every strength class is present.
-    format!("{}-{}-{}-{}!", &body[..4], &body[4..8], &body[8..12], &body[12..])
+    format!(
+        "{}-{}-{}-{}!",
+        &body[..4],
+        &body[4..8],
+        &body[8..12],
+        &body[12..]
+    )
 }
 
 async fn user(g: &Global, cmd: UserCommand) -> anyhow::Result<ExitCode> {
@@ -175,22 +203,31 @@ async fn user(g: &Global, cmd: UserCommand) -> anyhow::Result<ExitCode> {
                 bail!("--login must be 1–64 characters without spaces");
             }
             let partner_id = match (role, a.partner.as_deref()) {
-                (Role::Partner, None) => bail!("a partner user needs --partner CODE (the partner's code)"),
+                (Role::Partner, None) => {
+                    bail!("a partner user needs --partner CODE (the partner's code)")
+                }
                 (Role::Partner, Some(code)) => Some(
                     furusato_db::gifts::partner_by_code(&db, m.tenant(), code)
                         .await?
-                        .ok_or_else(|| anyhow::anyhow!("partner {code:?} does not exist in {}", m.name))?
+                        .ok_or_else(|| {
+                            anyhow::anyhow!("partner {code:?} does not exist in {}", m.name)
+                        })?
                         .id,
                 ),
                 (_, Some(_)) => bail!("--partner is only for --role partner"),
                 (_, None) => None,
             };
             if a.my_number_handler && matches!(role, Role::Partner | Role::Auditor) {
-                bail!("--my-number-handler cannot be granted to role {}", role.as_str());
+                bail!(
+                    "--my-number-handler cannot be granted to role {}",
+                    role.as_str()
+                );
             }
             let (password, generated) = if a.password_stdin {
                 let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s).context("cannot read the password from stdin")?;
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .context("cannot read the password from stdin")?;
                 let s = s.trim_end_matches(['\r', '\n']).to_string();
                 if let Err(msg) = furusato_web::password::check_strength(&s, &login) {
                     bail!("the password is too weak: {}", english_strength(&msg));
@@ -223,23 +260,48 @@ async fn user(g: &Global, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             .await?;
             println!("added user {login} ({}) to {}", role.as_str(), m.name);
             if generated {
-                println!("initial password (shown once; must be changed at first login): {password}");
+                println!(
+                    "initial password (shown once; must be changed at first login): {password}"
+                );
             }
         }
-        UserCommand::ResetPassword { municipality, login } => {
+        UserCommand::ResetPassword {
+            municipality,
+            login,
+        } => {
             let m = municipality_by_code(&db, &municipality).await?;
             let u = find_user(&db, &m, &login).await?;
             let password = generated_password();
-            users::set_password(&db, m.tenant(), u.id, &furusato_web::password::hash(&password)?, true).await?;
+            users::set_password(
+                &db,
+                m.tenant(),
+                u.id,
+                &furusato_web::password::hash(&password)?,
+                true,
+            )
+            .await?;
             furusato_db::sessions::delete_for_user(&db, u.id).await?;
-            audit::record(&db, &AuditEntry::cli(Some(m.tenant()), "user.reset_password").target("user", u.id)).await?;
-            println!("new password for {login} (shown once; must be changed at next login): {password}");
+            audit::record(
+                &db,
+                &AuditEntry::cli(Some(m.tenant()), "user.reset_password").target("user", u.id),
+            )
+            .await?;
+            println!(
+                "new password for {login} (shown once; must be changed at next login): {password}"
+            );
         }
-        UserCommand::Unlock { municipality, login } => {
+        UserCommand::Unlock {
+            municipality,
+            login,
+        } => {
             let m = municipality_by_code(&db, &municipality).await?;
             let u = find_user(&db, &m, &login).await?;
             users::unlock(&db, m.tenant(), u.id).await?;
-            audit::record(&db, &AuditEntry::cli(Some(m.tenant()), "user.unlock").target("user", u.id)).await?;
+            audit::record(
+                &db,
+                &AuditEntry::cli(Some(m.tenant()), "user.unlock").target("user", u.id),
+            )
+            .await?;
             println!("unlocked {login}");
         }
         UserCommand::List { municipality } => {
@@ -258,7 +320,13 @@ async fn user(g: &Global, cmd: UserCommand) -> anyhow::Result<ExitCode> {
                 if u.locked_until.is_some_and(|t| t > furusato_db::now_utc()) {
                     flags.push("locked");
                 }
-                println!("{:<20} {:<15} {:<20} {}", u.login, u.role, u.display_name, flags.join(","));
+                println!(
+                    "{:<20} {:<15} {:<20} {}",
+                    u.login,
+                    u.role,
+                    u.display_name,
+                    flags.join(",")
+                );
             }
         }
     }
@@ -306,39 +374,46 @@ async fn keys(g: &Global, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
         }
         KeysCommand::Rotate => {
             if std::env::var_os(furusato_vault::ENV_VAR).is_some() {
-                bail!("keys come from FURUSATO_VAULT_KEYS: rotate them where they are managed, then run `furusato keys rotate` with a key file");
+                bail!(
+                    "keys come from FURUSATO_VAULT_KEYS: rotate them where they are managed, then run `furusato keys rotate` with a key file"
+                );
             }
             if !path.exists() {
-                bail!("no key file at {}: run `furusato keys init` first", path.display());
+                bail!(
+                    "no key file at {}: run `furusato keys init` first",
+                    path.display()
+                );
             }
             let db = config::open_migrated(g).await?;
             // Resumable: if a previous rotation stopped half-way, its new key is still active: reuse it.
             let current = furusato_vault::Keyring::load_file(&path)?;
-            let stale = furusato_db::vault::count_by_key(&db)
-                .await?
-                .into_iter()
-                .filter(|(k, n)| k != current.active_key_id().as_str() && *n > 0)
-                .count();
-            let ring = if stale > 0 {
-                println!("resuming: re-encrypting entries under older keys with active key {}", current.active_key_id());
+            let ring = if crate::keys::anything_stale(&db, &current).await? {
+                println!(
+                    "resuming: re-encrypting what is still under older keys with active key {}",
+                    current.active_key_id()
+                );
                 current
             } else {
                 let (ring, id) = furusato_vault::keyfile::add_key_for_rotation(&path)?;
                 println!("new active data key {id}");
                 ring
             };
-            let (entries, secrets) = crate::keys::reencrypt_all(&db, &ring).await?;
+            let done = crate::keys::reencrypt_all(&db, &ring).await?;
             audit::record(
                 &db,
                 &AuditEntry::cli(None, "keys.rotate").detail(serde_json::json!({
                     "active_key": ring.active_key_id().as_str(),
-                    "vault_entries": entries,
-                    "totp_secrets": secrets,
+                    "vault_entries": done.vault_entries,
+                    "totp_secrets": done.totp_secrets,
+                    "portal_credentials": done.portal_credentials,
                 })),
             )
             .await?;
             println!(
-                "re-encrypted {entries} vault entries and {secrets} TOTP secrets with key {}. Old keys stay in the file until you remove them. Restart `furusato serve` so that it loads the new key.",
+                "re-encrypted {} vault entries, {} TOTP secrets and {} portal credentials with key {}. Old keys stay in the file until you remove them. Restart `furusato serve` so that it loads the new key.",
+                done.vault_entries,
+                done.totp_secrets,
+                done.portal_credentials,
                 ring.active_key_id()
             );
         }
@@ -347,12 +422,18 @@ async fn keys(g: &Global, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             println!("active data key: {}", ring.active_key_id());
             println!(
                 "data keys: {}",
-                ring.data_key_ids().map(|k| k.as_str().to_string()).collect::<Vec<_>>().join(", ")
+                ring.data_key_ids()
+                    .map(|k| k.as_str().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             println!("blind-index key: {}", ring.blind_index_key_id());
             let db = config::open_migrated(g).await?;
             for (k, n) in furusato_db::vault::count_by_key(&db).await? {
-                let known = if ring.has_data_key(&furusato_vault::KeyId::parse(&k).unwrap_or_else(|| ring.active_key_id().clone())) {
+                let known = if ring.has_data_key(
+                    &furusato_vault::KeyId::parse(&k)
+                        .unwrap_or_else(|| ring.active_key_id().clone()),
+                ) {
                     ""
                 } else {
                     "  (KEY MISSING from the key file!)"
@@ -372,14 +453,22 @@ async fn audit_cmd(g: &Global, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
             match report.first_broken {
                 None => {
                     let (seq, hash) = audit::head(&db).await?;
-                    println!("audit trail intact: {} entries, hash chain verified", report.checked);
+                    println!(
+                        "audit trail intact: {} entries, hash chain verified",
+                        report.checked
+                    );
                     println!("chain head: #{seq} {}", hex::encode(hash));
-                    println!("(keep this line outside the database, e.g. in the operations log: a later run must show the same head or a longer chain)");
+                    println!(
+                        "(keep this line outside the database, e.g. in the operations log: a later run must show the same head or a longer chain)"
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(b) => {
                     println!("AUDIT TRAIL BROKEN at entry #{}: {b}", b.seq);
-                    println!("({} entries checked before the break)", report.checked.saturating_sub(1));
+                    println!(
+                        "({} entries checked before the break)",
+                        report.checked.saturating_sub(1)
+                    );
                     Ok(ExitCode::from(1))
                 }
             }
@@ -400,19 +489,33 @@ async fn data(g: &Global, cmd: DataCommand) -> anyhow::Result<ExitCode> {
                     .detail(serde_json::json!({"rows": s.rows, "sha256": s.sha256})),
             )
             .await?;
-            println!("imported {} postal-code records ({:?}) in {:.1} s", s.rows, s.format, s.elapsed.as_secs_f64());
+            println!(
+                "imported {} postal-code records ({:?}) in {:.1} s",
+                s.rows,
+                s.format,
+                s.elapsed.as_secs_f64()
+            );
         }
         DataCommand::ImportLocalgov { file } => {
             let s = furusato_refdata::import_localgov(&db, &file)
                 .await
-                .with_context(|| format!("cannot import local-government codes from {}", file.display()))?;
+                .with_context(|| {
+                    format!(
+                        "cannot import local-government codes from {}",
+                        file.display()
+                    )
+                })?;
             audit::record(
                 &db,
                 &AuditEntry::cli(None, "data.import_localgov")
                     .detail(serde_json::json!({"rows": s.rows, "sha256": s.sha256})),
             )
             .await?;
-            println!("imported {} local-government codes in {:.1} s", s.rows, s.elapsed.as_secs_f64());
+            println!(
+                "imported {} local-government codes in {:.1} s",
+                s.rows,
+                s.elapsed.as_secs_f64()
+            );
         }
         DataCommand::Status => {
             let postal = furusato_db::reference::count_postal(&db).await?;
@@ -447,16 +550,29 @@ async fn doctor(g: &Global) -> anyhow::Result<ExitCode> {
     let db = match Db::connect(&url).await {
         Ok(db) => match db.ping().await {
             Ok(()) => {
-                checks.push(("database", Check::Ok(format!("{} reachable at {}", db.backend().as_str(), config::redact_url(&url)))));
+                checks.push((
+                    "database",
+                    Check::Ok(format!(
+                        "{} reachable at {}",
+                        db.backend().as_str(),
+                        config::redact_url(&url)
+                    )),
+                ));
                 Some(db)
             }
             Err(e) => {
-                checks.push(("database", Check::Fail(format!("{} does not answer: {e}", config::redact_url(&url)))));
+                checks.push((
+                    "database",
+                    Check::Fail(format!("{} does not answer: {e}", config::redact_url(&url))),
+                ));
                 None
             }
         },
         Err(e) => {
-            checks.push(("database", Check::Fail(format!("cannot open {}: {e}", config::redact_url(&url)))));
+            checks.push((
+                "database",
+                Check::Fail(format!("cannot open {}: {e}", config::redact_url(&url))),
+            ));
             None
         }
     };
@@ -473,21 +589,34 @@ async fn doctor(g: &Global) -> anyhow::Result<ExitCode> {
             )),
             Err(e) => checks.push(("migrations", Check::Fail(e.to_string()))),
         }
-        let migrated = db.migration_status().await.map(|s| s.is_current()).unwrap_or(false);
+        let migrated = db
+            .migration_status()
+            .await
+            .map(|s| s.is_current())
+            .unwrap_or(false);
         if migrated {
             match municipalities::list(db).await {
                 Ok(m) if m.is_empty() => checks.push((
                     "municipalities",
-                    Check::Warn("none registered: `furusato municipality add` (or `furusato demo`)".into()),
+                    Check::Warn(
+                        "none registered: `furusato municipality add` (or `furusato demo`)".into(),
+                    ),
                 )),
                 Ok(m) => checks.push((
                     "municipalities",
-                    Check::Ok(m.iter().map(|m| format!("{} {}", m.code, m.name)).collect::<Vec<_>>().join(", ")),
+                    Check::Ok(
+                        m.iter()
+                            .map(|m| format!("{} {}", m.code, m.name))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
                 )),
                 Err(e) => checks.push(("municipalities", Check::Fail(e.to_string()))),
             }
             let postal = furusato_db::reference::count_postal(db).await.unwrap_or(0);
-            let lg = furusato_db::reference::count_local_gov(db).await.unwrap_or(0);
+            let lg = furusato_db::reference::count_local_gov(db)
+                .await
+                .unwrap_or(0);
             checks.push((
                 "postal codes",
                 if postal > 100_000 {
@@ -509,12 +638,16 @@ async fn doctor(g: &Global) -> anyhow::Result<ExitCode> {
                 },
             ));
             match audit::verify(db).await {
-                Ok(r) if r.first_broken.is_none() => {
-                    checks.push(("audit trail", Check::Ok(format!("{} entries, hash chain intact", r.checked))))
-                }
+                Ok(r) if r.first_broken.is_none() => checks.push((
+                    "audit trail",
+                    Check::Ok(format!("{} entries, hash chain intact", r.checked)),
+                )),
                 Ok(r) => checks.push((
                     "audit trail",
-                    Check::Fail(format!("BROKEN: {}", r.first_broken.map(|b| b.to_string()).unwrap_or_default())),
+                    Check::Fail(format!(
+                        "BROKEN: {}",
+                        r.first_broken.map(|b| b.to_string()).unwrap_or_default()
+                    )),
                 )),
                 Err(e) => checks.push(("audit trail", Check::Fail(e.to_string()))),
             }
@@ -581,10 +714,23 @@ async fn doctor(g: &Global) -> anyhow::Result<ExitCode> {
     }
     match config::web_settings(g) {
         Ok(s) => {
-            let personal = ["city", "city_admin", "operator", "operator_admin", "partner", "auditor"];
-            let missing: Vec<_> = personal.iter().filter(|r| !s.totp_required(Role::parse(r).unwrap_or(Role::City))).collect();
+            let personal = [
+                "city",
+                "city_admin",
+                "operator",
+                "operator_admin",
+                "partner",
+                "auditor",
+            ];
+            let missing: Vec<_> = personal
+                .iter()
+                .filter(|r| !s.totp_required(Role::parse(r).unwrap_or(Role::City)))
+                .collect();
             if missing.is_empty() {
-                checks.push(("second factor", Check::Ok("required for every role that sees personal data".into())));
+                checks.push((
+                    "second factor",
+                    Check::Ok("required for every role that sees personal data".into()),
+                ));
             } else {
                 checks.push((
                     "second factor",
@@ -623,5 +769,9 @@ fn finish(checks: Vec<(&str, Check)>) -> anyhow::Result<ExitCode> {
             println!("[{tag}] {name}: {msg}");
         }
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
 use furusato_db::Db;
 use furusato_vault::Keyring;
 use furusato_web::WebSettings;
@@ -35,13 +35,18 @@ pub fn database_url(g: &Global) -> anyhow::Result<String> {
     }
     std::fs::create_dir_all(&g.data_dir)
         .with_context(|| format!("cannot create the data directory {}", g.data_dir.display()))?;
-    Ok(format!("sqlite://{}", g.data_dir.join("furusato.db").display()))
+    Ok(format!(
+        "sqlite://{}",
+        g.data_dir.join("furusato.db").display()
+    ))
 }
 
 /// Opens the database (without migrating).
 pub async fn open_db(g: &Global) -> anyhow::Result<Db> {
     let url = database_url(g)?;
-    Db::connect(&url).await.with_context(|| format!("cannot open the database at {}", redact_url(&url)))
+    Db::connect(&url)
+        .await
+        .with_context(|| format!("cannot open the database at {}", redact_url(&url)))
 }
 
 /// Opens the database and applies pending migrations.
@@ -63,7 +68,9 @@ pub fn redact_url(url: &str) -> String {
 }
 
 pub fn keys_path(g: &Global) -> PathBuf {
-    g.keys_file.clone().unwrap_or_else(|| g.data_dir.join("vault-keys.json"))
+    g.keys_file
+        .clone()
+        .unwrap_or_else(|| g.data_dir.join("vault-keys.json"))
 }
 
 /// Where the keys come from, for doctor.
@@ -78,15 +85,22 @@ pub fn key_source(g: &Global) -> KeySource {
         return KeySource::Env;
     }
     let p = keys_path(g);
-    if p.exists() { KeySource::File(p) } else { KeySource::Missing(p) }
+    if p.exists() {
+        KeySource::File(p)
+    } else {
+        KeySource::Missing(p)
+    }
 }
 
 /// The vault keys, if configured.
 pub fn load_keys(g: &Global) -> anyhow::Result<Option<Arc<Keyring>>> {
     match key_source(g) {
-        KeySource::Env => Ok(Some(Arc::new(Keyring::from_env().context("FURUSATO_VAULT_KEYS is not a valid key set")?))),
+        KeySource::Env => Ok(Some(Arc::new(
+            Keyring::from_env().context("FURUSATO_VAULT_KEYS is not a valid key set")?,
+        ))),
         KeySource::File(p) => Ok(Some(Arc::new(
-            Keyring::load_file(&p).with_context(|| format!("cannot load the key file {}", p.display()))?,
+            Keyring::load_file(&p)
+                .with_context(|| format!("cannot load the key file {}", p.display()))?,
         ))),
         KeySource::Missing(_) => Ok(None),
     }
@@ -123,6 +137,8 @@ pub fn web_settings(g: &Global) -> anyhow::Result<WebSettings> {
     }
     fig = fig.merge(Env::prefixed("FURUSATO_WEB_"));
     let settings: WebSettings = fig.extract().context("invalid configuration")?;
-    settings.validate().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    settings
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     Ok(settings)
 }

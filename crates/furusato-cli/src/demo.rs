@@ -17,8 +17,8 @@ use furusato_db::donations::{self, NewDonation, NewDonationItem};
 use furusato_db::donors::{self, NewDonor};
 use furusato_db::gifts::{self, NewGift, NewPartner};
 use furusato_db::municipalities::{self, Municipality, NewMunicipality};
-use furusato_db::{counters, users, vault, Db, MunicipalityId, new_id, now_utc};
-use furusato_domain::{jst, Role};
+use furusato_db::{Db, MunicipalityId, counters, new_id, now_utc, users, vault};
+use furusato_domain::{Role, jst};
 use furusato_synth::{AddressBook, AddressSeed, Generator, LedgerParams, Person};
 use furusato_vault::Keyring;
 use time::macros::date;
@@ -88,7 +88,10 @@ pub async fn run(g: &Global, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let sendai = ensure_city(&db, &SENDAI).await?;
     let sapporo = ensure_city(&db, &SAPPORO).await?;
     let mut logins = vec![];
-    for (city, size, seed_offset, full_roles) in [(&sendai, args.size, 0u64, true), (&sapporo, (args.size / 25).max(10), 1, false)] {
+    for (city, size, seed_offset, full_roles) in [
+        (&sendai, args.size, 0u64, true),
+        (&sapporo, (args.size / 25).max(10), 1, false),
+    ] {
         let t = city.tenant();
         let existing = donations::count(&db, t).await?;
         if existing > 0 && args.reset {
@@ -97,7 +100,15 @@ pub async fn run(g: &Global, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         }
         if existing == 0 || args.reset {
             let started = Instant::now();
-            let stats = generate(&db, &keys, city, size, args.seed + seed_offset, addresses.clone()).await?;
+            let stats = generate(
+                &db,
+                &keys,
+                city,
+                size,
+                args.seed + seed_offset,
+                addresses.clone(),
+            )
+            .await?;
             println!(
                 "{}: generated {} donors and {} donations in {:.1} s",
                 city.name,
@@ -172,13 +183,25 @@ async fn ensure_city(db: &Db, c: &City) -> anyhow::Result<Municipality> {
         },
     )
     .await?;
-    audit::record(db, &AuditEntry::cli(Some(m.tenant()), "municipality.add").target("municipality", m.id)).await?;
+    audit::record(
+        db,
+        &AuditEntry::cli(Some(m.tenant()), "municipality.add").target("municipality", m.id),
+    )
+    .await?;
     Ok(m)
 }
 
 /// Creates (or re-keys) one user per role; returns (login, password, role label, city).
-async fn ensure_users(db: &Db, city: &Municipality, full: bool) -> anyhow::Result<Vec<(String, String, String, String)>> {
-    let prefix = if city.code == SENDAI.code { SENDAI.login_prefix } else { SAPPORO.login_prefix };
+async fn ensure_users(
+    db: &Db,
+    city: &Municipality,
+    full: bool,
+) -> anyhow::Result<Vec<(String, String, String, String)>> {
+    let prefix = if city.code == SENDAI.code {
+        SENDAI.login_prefix
+    } else {
+        SAPPORO.login_prefix
+    };
     let roles: Vec<(Role, &str, &str, bool)> = if full {
         vec![
             (Role::City, "city", "仙台 市子", false),
@@ -189,9 +212,16 @@ async fn ensure_users(db: &Db, city: &Municipality, full: bool) -> anyhow::Resul
             (Role::Auditor, "auditor", "若林 監査", false),
         ]
     } else {
-        vec![(Role::City, "city", "札幌 市子", false), (Role::Operator, "operator", "札幌 作業", false)]
+        vec![
+            (Role::City, "city", "札幌 市子", false),
+            (Role::Operator, "operator", "札幌 作業", false),
+        ]
     };
-    let partner = gifts::partners(db, city.tenant()).await?.into_iter().next().map(|p| p.id);
+    let partner = gifts::partners(db, city.tenant())
+        .await?
+        .into_iter()
+        .next()
+        .map(|p| p.id);
     let mut out = vec![];
     for (role, login, name, handler) in roles {
         let login = format!("{prefix}{login}");
@@ -201,7 +231,16 @@ async fn ensure_users(db: &Db, city: &Municipality, full: bool) -> anyhow::Resul
         match users::find_by_login(db, &login).await? {
             Some(u) if u.municipality_id == city.id => {
                 users::set_password(db, city.tenant(), u.id, &hash, false).await?;
-                users::update_access(db, city.tenant(), u.id, role.as_str(), partner_id, handler, false).await?;
+                users::update_access(
+                    db,
+                    city.tenant(),
+                    u.id,
+                    role.as_str(),
+                    partner_id,
+                    handler,
+                    false,
+                )
+                .await?;
                 users::unlock(db, city.tenant(), u.id).await?;
             }
             Some(_) => anyhow::bail!("login {login} already belongs to another municipality"),
@@ -222,7 +261,11 @@ async fn ensure_users(db: &Db, city: &Municipality, full: bool) -> anyhow::Resul
                 .await?;
             }
         }
-        let label = if handler { format!("{}（個人番号取扱者）", role.label_ja()) } else { role.label_ja().to_string() };
+        let label = if handler {
+            format!("{}（個人番号取扱者）", role.label_ja())
+        } else {
+            role.label_ja().to_string()
+        };
         out.push((login, password, label, city.name.clone()));
     }
     Ok(out)
@@ -232,7 +275,9 @@ fn demo_password() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     let mut rng = rand::rng();
-    let s: String = (0..12).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    let s: String = (0..12)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
     format!("Demo-{}-{}!", &s[..6], &s[6..])
 }
 
@@ -294,11 +339,17 @@ pub(crate) async fn generate(
     let generator = Generator::new(seed, addresses);
     let mut params = LedgerParams::new(donors_n, size, from, to, &gift_seeds);
     params.home_city = Some(&city.name);
-    let plan = generator.generate_ledger(params).map_err(|e| anyhow::anyhow!("cannot plan the demo data: {e}"))?;
+    let plan = generator
+        .generate_ledger(params)
+        .map_err(|e| anyhow::anyhow!("cannot plan the demo data: {e}"))?;
 
     // A large load builds the secondary indexes once at the end instead of row by row.
     let dropped = if size >= 100_000 {
-        furusato_db::dialect::drop_secondary_indexes(db, &["donors", "donations", "donation_items", "vault_entries"]).await?
+        furusato_db::dialect::drop_secondary_indexes(
+            db,
+            &["donors", "donations", "donation_items", "vault_entries"],
+        )
+        .await?
     } else {
         vec![]
     };
@@ -314,7 +365,14 @@ pub(crate) async fn generate(
         donor_ids.push(id);
         batch.push(donors::insert_row(id, t, &new_donor(&p), now));
         if batch.len() == BATCH {
-            bulk_insert(&mut tx, "donors", &donors::INSERT_COLUMNS, std::mem::take(&mut batch), "").await?;
+            bulk_insert(
+                &mut tx,
+                "donors",
+                &donors::INSERT_COLUMNS,
+                std::mem::take(&mut batch),
+                "",
+            )
+            .await?;
             if i % (BATCH * 10) == 0 {
                 tx.commit().await?;
                 tx = db.begin().await?;
@@ -405,9 +463,30 @@ async fn flush(
     items: &mut Vec<Vec<Arg>>,
     secrets: &mut Vec<Vec<Arg>>,
 ) -> anyhow::Result<()> {
-    bulk_insert(tx, "donations", &donations::INSERT_COLUMNS, std::mem::take(rows), "").await?;
-    bulk_insert(tx, "donation_items", &donations::ITEM_INSERT_COLUMNS, std::mem::take(items), "").await?;
-    bulk_insert(tx, "vault_entries", &vault::INSERT_COLUMNS, std::mem::take(secrets), "").await?;
+    bulk_insert(
+        tx,
+        "donations",
+        &donations::INSERT_COLUMNS,
+        std::mem::take(rows),
+        "",
+    )
+    .await?;
+    bulk_insert(
+        tx,
+        "donation_items",
+        &donations::ITEM_INSERT_COLUMNS,
+        std::mem::take(items),
+        "",
+    )
+    .await?;
+    bulk_insert(
+        tx,
+        "vault_entries",
+        &vault::INSERT_COLUMNS,
+        std::mem::take(secrets),
+        "",
+    )
+    .await?;
     Ok(())
 }
 

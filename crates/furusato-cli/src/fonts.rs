@@ -4,8 +4,19 @@
 use std::path::{Path, PathBuf};
 
 const KNOWN: &[&str] = &[
-    "BIZUDMincho", "BIZUDPMincho", "BIZUDGothic", "BIZUDPGothic", "ipaexm", "ipaexg", "ipam", "ipag",
-    "NotoSerifCJK", "NotoSansCJK", "NotoSansJP", "NotoSerifJP", "Hiragino",
+    "BIZUDMincho",
+    "BIZUDPMincho",
+    "BIZUDGothic",
+    "BIZUDPGothic",
+    "ipaexm",
+    "ipaexg",
+    "ipam",
+    "ipag",
+    "NotoSerifCJK",
+    "NotoSansCJK",
+    "NotoSansJP",
+    "NotoSerifJP",
+    "Hiragino",
 ];
 
 fn font_dirs() -> Vec<PathBuf> {
@@ -13,7 +24,15 @@ fn font_dirs() -> Vec<PathBuf> {
     if let Some(d) = std::env::var_os("FURUSATO_FONT_DIR") {
         dirs.push(PathBuf::from(d));
     }
-    dirs.extend(["/usr/share/fonts", "/usr/local/share/fonts", "/System/Library/Fonts", "/Library/Fonts"].map(PathBuf::from));
+    dirs.extend(
+        [
+            "/usr/share/fonts",
+            "/usr/local/share/fonts",
+            "/System/Library/Fonts",
+            "/Library/Fonts",
+        ]
+        .map(PathBuf::from),
+    );
     if let Some(home) = std::env::var_os("HOME") {
         dirs.push(Path::new(&home).join(".fonts"));
         dirs.push(Path::new(&home).join(".local/share/fonts"));
@@ -22,7 +41,9 @@ fn font_dirs() -> Vec<PathBuf> {
 }
 
 fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in rd.flatten() {
         let p = entry.path();
         if p.is_dir() {
@@ -32,7 +53,11 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
         } else if let Some(name) = p.file_name().and_then(|n| n.to_str()) {
             let lower = name.to_ascii_lowercase();
             let is_font = [".ttf", ".otf", ".ttc"].iter().any(|e| lower.ends_with(e));
-            if is_font && KNOWN.iter().any(|k| name.starts_with(k) || lower.starts_with(&k.to_ascii_lowercase())) {
+            if is_font
+                && KNOWN
+                    .iter()
+                    .any(|k| name.starts_with(k) || lower.starts_with(&k.to_ascii_lowercase()))
+            {
                 out.push(p);
             }
         }
@@ -46,8 +71,18 @@ pub fn find_japanese_fonts() -> Vec<PathBuf> {
         walk(&d, 0, &mut out);
     }
     out.sort_by_key(|p| {
-        let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
-        (KNOWN.iter().position(|k| n.starts_with(k)).unwrap_or(KNOWN.len()), n)
+        let n = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
+        (
+            KNOWN
+                .iter()
+                .position(|k| n.starts_with(k))
+                .unwrap_or(KNOWN.len()),
+            n,
+        )
     });
     out.dedup();
     out

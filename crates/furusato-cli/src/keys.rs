@@ -1,13 +1,44 @@
-//! Key rotation: re-encrypts every vault entry and TOTP secret under the active key, in small
-//! committed batches, so an interrupted rotation resumes where it stopped.
+//! Key rotation: re-encrypts every vault entry, TOTP secret and portal credential under the active
+//! key, in small committed batches, so an interrupted rotation resumes where it stopped.
 
-use furusato_db::{vault, Db};
-use furusato_vault::{aad, Keyring, Sealed};
+use furusato_db::{Db, vault};
+use furusato_vault::{Keyring, Sealed, aad};
 
 const BATCH: i64 = 500;
 
-/// Returns (vault entries re-encrypted, TOTP secrets re-encrypted).
-pub async fn reencrypt_all(db: &Db, ring: &Keyring) -> anyhow::Result<(u64, u64)> {
+/// What one rotation re-encrypted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Reencrypted {
+    pub vault_entries: u64,
+    pub totp_secrets: u64,
+    pub portal_credentials: u64,
+}
+
+/// Whether anything is still sealed under a key other than the active one (a rotation to resume).
+pub async fn anything_stale(db: &Db, ring: &Keyring) -> anyhow::Result<bool> {
+    let active = ring.active_key_id().as_str();
+    if vault::count_by_key(db)
+        .await?
+        .into_iter()
+        .any(|(k, n)| k != active && n > 0)
+    {
+        return Ok(true);
+    }
+    let other = |sealed: &[u8]| Sealed::key_id_of(sealed).map(|k| k.as_str() != active);
+    for (_, s) in furusato_db::users::sealed_totp_secrets(db).await? {
+        if other(&s)? {
+            return Ok(true);
+        }
+    }
+    for (_, s) in furusato_db::intake_sync::sealed_credentials(db).await? {
+        if other(&s)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+pub async fn reencrypt_all(db: &Db, ring: &Keyring) -> anyhow::Result<Reencrypted> {
     let active = ring.active_key_id().as_str().to_string();
     let mut entries = 0u64;
     loop {
@@ -19,7 +50,9 @@ pub async fn reencrypt_all(db: &Db, ring: &Keyring) -> anyhow::Result<(u64, u64)
         for e in &batch {
             let resealed = ring
                 .reseal(&e.sealed, &aad(&e.purpose, e.id.as_bytes()))
-                .map_err(|err| anyhow::anyhow!("vault entry {} cannot be re-encrypted: {err}", e.id))?;
+                .map_err(|err| {
+                    anyhow::anyhow!("vault entry {} cannot be re-encrypted: {err}", e.id)
+                })?;
             if vault::reseal(&mut tx, e.id, &e.key_id, &active, resealed.as_bytes()).await? {
                 entries += 1;
             }
@@ -35,10 +68,42 @@ pub async fn reencrypt_all(db: &Db, ring: &Keyring) -> anyhow::Result<(u64, u64)
         }
         let resealed = ring
             .reseal(&sealed, &aad("totp", user_id.as_bytes()))
-            .map_err(|err| anyhow::anyhow!("the TOTP secret of user {user_id} cannot be re-encrypted: {err}"))?;
-        if furusato_db::users::reseal_totp_secret(db, user_id, &sealed, resealed.as_bytes()).await? {
+            .map_err(|err| {
+                anyhow::anyhow!("the TOTP secret of user {user_id} cannot be re-encrypted: {err}")
+            })?;
+        if furusato_db::users::reseal_totp_secret(db, user_id, &sealed, resealed.as_bytes()).await?
+        {
             secrets += 1;
         }
     }
-    Ok((entries, secrets))
+    let mut credentials = 0u64;
+    let purpose = furusato_intake::rakuten_sync::credentials::AAD_PURPOSE;
+    for (account_id, sealed) in furusato_db::intake_sync::sealed_credentials(db).await? {
+        let key = Sealed::key_id_of(&sealed)?;
+        if key.as_str() == active {
+            continue;
+        }
+        let resealed = ring
+            .reseal(&sealed, &aad(purpose, account_id.as_bytes()))
+            .map_err(|err| {
+                anyhow::anyhow!(
+                    "the portal credentials of account {account_id} cannot be re-encrypted: {err}"
+                )
+            })?;
+        if furusato_db::intake_sync::reseal_credentials(
+            db,
+            account_id,
+            &sealed,
+            resealed.as_bytes(),
+        )
+        .await?
+        {
+            credentials += 1;
+        }
+    }
+    Ok(Reencrypted {
+        vault_entries: entries,
+        totp_secrets: secrets,
+        portal_credentials: credentials,
+    })
 }

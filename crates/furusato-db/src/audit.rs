@@ -17,7 +17,9 @@ use uuid::Uuid;
 
 use crate::args::Args;
 use crate::donors::{Page, TOTAL_CAP};
-use crate::{bind_args, with_db, with_tx, Db, DbError, DbResult, MunicipalityId, Tx, new_id, now_utc};
+use crate::{
+    Db, DbError, DbResult, MunicipalityId, Tx, bind_args, new_id, now_utc, with_db, with_tx,
+};
 
 /// What happened, by whom, to what.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -39,7 +41,10 @@ pub struct AuditEntry {
 impl AuditEntry {
     /// An entry for a command-line action (no web user): login is `cli:<os user>`.
     pub fn cli(municipality_id: Option<MunicipalityId>, action: &str) -> Self {
-        let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        let who = ["USER", "LOGNAME"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+            .unwrap_or_else(|| "unknown".into());
         AuditEntry {
             municipality_id,
             user_login: format!("cli:{who}"),
@@ -136,7 +141,16 @@ fn chain_hash(
     // Microseconds since the epoch: what both engines store exactly.
     h.update(((at.unix_timestamp_nanos() / 1000) as i64).to_be_bytes());
     h.update(user_id.unwrap_or_default().as_bytes());
-    for s in [user_login, role, ip, action, target_kind, target_id, reason, detail] {
+    for s in [
+        user_login,
+        role,
+        ip,
+        action,
+        target_kind,
+        target_id,
+        reason,
+        detail,
+    ] {
         h.update((s.len() as u64).to_be_bytes());
         h.update(s.as_bytes());
     }
@@ -148,10 +162,15 @@ fn chain_hash(
 /// with the change it describes). Returns the entry's sequence number.
 pub async fn append(tx: &mut Tx, e: &AuditEntry) -> DbResult<i64> {
     const HEAD: &str = "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash";
-    let (seq, prev_hash): (i64, Vec<u8>) = with_tx!(tx, |conn| sqlx::query_as(HEAD).fetch_one(conn).await?);
+    let (seq, prev_hash): (i64, Vec<u8>) =
+        with_tx!(tx, |conn| sqlx::query_as(HEAD).fetch_one(conn).await?);
     let id = new_id();
     let at = now_utc();
-    let detail = if e.detail.is_null() { "{}".to_string() } else { e.detail.to_string() };
+    let detail = if e.detail.is_null() {
+        "{}".to_string()
+    } else {
+        e.detail.to_string()
+    };
     let muni = e.municipality_id.map(|m| m.0);
     let hash = chain_hash(
         seq,
@@ -192,7 +211,11 @@ pub async fn append(tx: &mut Tx, e: &AuditEntry) -> DbResult<i64> {
         .await?
         .rows_affected());
     const SET_HASH: &str = "UPDATE audit_head SET hash = $1 WHERE id = 1";
-    with_tx!(tx, |conn| sqlx::query(SET_HASH).bind(&hash[..]).execute(conn).await?.rows_affected());
+    with_tx!(tx, |conn| sqlx::query(SET_HASH)
+        .bind(&hash[..])
+        .execute(conn)
+        .await?
+        .rows_affected());
     Ok(seq)
 }
 
@@ -203,6 +226,9 @@ pub async fn record(db: &Db, e: &AuditEntry) -> DbResult<i64> {
     tx.commit().await?;
     Ok(seq)
 }
+
+/// Entries without a municipality that every tenant's auditors see.
+const SYSTEM_WIDE_ACTIONS: &str = "action LIKE 'keys.%' OR action LIKE 'data.%'";
 
 /// Auditor screen filters.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -217,7 +243,13 @@ pub struct AuditFilter {
 
 impl AuditFilter {
     fn conditions(&self, tenant: MunicipalityId, args: &mut Args) -> String {
-        let mut w = vec![format!("municipality_id = {}", args.uuid(tenant.0))];
+        // A tenant sees its own entries and the system-wide operations that concern every tenant
+        // (vault keys, reference data), which are recorded without a municipality.
+        let mut w = vec![format!(
+            "(municipality_id = {} OR (municipality_id IS NULL AND ({})))",
+            args.uuid(tenant.0),
+            SYSTEM_WIDE_ACTIONS
+        )];
         if let Some(u) = self.user_login.as_deref().filter(|s| !s.is_empty()) {
             w.push(format!("user_login = {}", args.text(u)));
         }
@@ -239,11 +271,17 @@ impl AuditFilter {
         }
         let jst = furusato_domain::jst::JST;
         if let Some(f) = self.from {
-            let start = f.midnight().assume_offset(jst).to_offset(time::UtcOffset::UTC);
+            let start = f
+                .midnight()
+                .assume_offset(jst)
+                .to_offset(time::UtcOffset::UTC);
             w.push(format!("at >= {}", args.timestamp(start)));
         }
         if let Some(t) = self.to.and_then(|t| t.next_day()) {
-            let end = t.midnight().assume_offset(jst).to_offset(time::UtcOffset::UTC);
+            let end = t
+                .midnight()
+                .assume_offset(jst)
+                .to_offset(time::UtcOffset::UTC);
             w.push(format!("at < {}", args.timestamp(end)));
         }
         w.join(" AND ")
@@ -265,18 +303,33 @@ pub async fn search(
     let per_page = per_page.clamp(1, 500);
     let mut args = Args::new();
     let wh = filter.conditions(tenant, &mut args);
-    let count_sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM audit_log WHERE {wh} LIMIT {}) t", TOTAL_CAP + 1);
-    let total: i64 = with_db!(db, |pool| bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)), args)
-        .fetch_one(pool)
-        .await?);
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM audit_log WHERE {wh} LIMIT {}) t",
+        TOTAL_CAP + 1
+    );
+    let total: i64 = with_db!(db, |pool| bind_args!(
+        sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)),
+        args
+    )
+    .fetch_one(pool)
+    .await?);
     let offset = (page as i64 - 1) * per_page as i64;
     let sql = format!(
         "SELECT {ROW_COLUMNS} FROM audit_log WHERE {wh} ORDER BY seq DESC LIMIT {per_page} OFFSET {offset}"
     );
-    let items = with_db!(db, |pool| bind_args!(sqlx::query_as::<_, AuditRow>(sqlx::AssertSqlSafe(sql)), args)
-        .fetch_all(pool)
-        .await?);
-    Ok(Page { items, page, per_page, total: total.min(TOTAL_CAP), total_capped: total > TOTAL_CAP })
+    let items = with_db!(db, |pool| bind_args!(
+        sqlx::query_as::<_, AuditRow>(sqlx::AssertSqlSafe(sql)),
+        args
+    )
+    .fetch_all(pool)
+    .await?);
+    Ok(Page {
+        items,
+        page,
+        per_page,
+        total: total.min(TOTAL_CAP),
+        total_capped: total > TOTAL_CAP,
+    })
 }
 
 /// Streams every matching entry, oldest first, to `sink` (for the CSV export).
@@ -291,7 +344,11 @@ pub async fn for_each(
     let sql = format!("SELECT {ROW_COLUMNS} FROM audit_log WHERE {wh} ORDER BY seq");
     let mut n = 0;
     with_db!(db, |pool| {
-        let mut rows = bind_args!(sqlx::query_as::<_, AuditRow>(sqlx::AssertSqlSafe(sql)), args).fetch(pool);
+        let mut rows = bind_args!(
+            sqlx::query_as::<_, AuditRow>(sqlx::AssertSqlSafe(sql)),
+            args
+        )
+        .fetch(pool);
         while let Some(row) = rows.try_next().await? {
             sink(row).map_err(DbError::Corrupt)?;
             n += 1;
@@ -304,18 +361,28 @@ pub async fn for_each(
 /// it is a stable snapshot: the log is append-only, so nothing at or below it changes afterwards.
 pub async fn head_seq(db: &Db) -> DbResult<i64> {
     const SQL: &str = "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM audit_log";
-    Ok(with_db!(db, |pool| sqlx::query_scalar(SQL).fetch_one(pool).await?))
+    Ok(with_db!(db, |pool| sqlx::query_scalar(SQL)
+        .fetch_one(pool)
+        .await?))
 }
 
 /// How many of the tenant's entries match `filter` with `seq <= until_seq` (no cap).
-pub async fn count_until(db: &Db, tenant: MunicipalityId, filter: &AuditFilter, until_seq: i64) -> DbResult<i64> {
+pub async fn count_until(
+    db: &Db,
+    tenant: MunicipalityId,
+    filter: &AuditFilter,
+    until_seq: i64,
+) -> DbResult<i64> {
     let mut args = Args::new();
     let wh = filter.conditions(tenant, &mut args);
     let seq = args.int(until_seq);
     let sql = format!("SELECT COUNT(*) FROM audit_log WHERE {wh} AND seq <= {seq}");
-    Ok(with_db!(db, |pool| bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)), args)
-        .fetch_one(pool)
-        .await?))
+    Ok(with_db!(db, |pool| bind_args!(
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql)),
+        args
+    )
+    .fetch_one(pool)
+    .await?))
 }
 
 /// Every entry of the tenant matching `filter` with `seq <= until_seq`, oldest first, read from a
@@ -331,11 +398,15 @@ pub fn rows<'a>(
     let mut args = Args::new();
     let wh = filter.conditions(tenant, &mut args);
     let seq = args.int(until_seq);
-    let sql = format!("SELECT {ROW_COLUMNS} FROM audit_log WHERE {wh} AND seq <= {seq} ORDER BY seq");
-    with_db!(db, |pool| bind_args!(sqlx::query_as::<_, AuditRow>(sqlx::AssertSqlSafe(sql)), args)
-        .fetch(pool)
-        .map_err(DbError::from)
-        .boxed())
+    let sql =
+        format!("SELECT {ROW_COLUMNS} FROM audit_log WHERE {wh} AND seq <= {seq} ORDER BY seq");
+    with_db!(db, |pool| bind_args!(
+        sqlx::query_as::<_, AuditRow>(sqlx::AssertSqlSafe(sql)),
+        args
+    )
+    .fetch(pool)
+    .map_err(DbError::from)
+    .boxed())
 }
 
 /// Result of [`verify`].
@@ -370,14 +441,22 @@ pub enum BrokenKind {
 impl std::fmt::Display for BrokenLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.problem {
-            BrokenKind::Modified => write!(f, "entry #{} was modified after it was written (hash mismatch)", self.seq),
+            BrokenKind::Modified => write!(
+                f,
+                "entry #{} was modified after it was written (hash mismatch)",
+                self.seq
+            ),
             BrokenKind::ChainMismatch => write!(
                 f,
                 "entry #{} does not link to the entry before it (an earlier entry was altered or removed)",
                 self.seq
             ),
             BrokenKind::Missing { expected } => {
-                write!(f, "entries #{expected}..#{} are missing (deleted)", self.seq - 1)
+                write!(
+                    f,
+                    "entries #{expected}..#{} are missing (deleted)",
+                    self.seq - 1
+                )
             }
             BrokenKind::HeadMismatch { head_seq, last_seq } => write!(
                 f,
@@ -399,15 +478,26 @@ pub async fn verify(db: &Db) -> DbResult<VerifyReport> {
         while let Some(row) = rows.try_next().await? {
             checked += 1;
             if row.seq != expected_seq {
-                broken = Some(BrokenLink { seq: row.seq, problem: BrokenKind::Missing { expected: expected_seq } });
+                broken = Some(BrokenLink {
+                    seq: row.seq,
+                    problem: BrokenKind::Missing {
+                        expected: expected_seq,
+                    },
+                });
                 break;
             }
             if row.expected_hash()[..] != row.hash[..] {
-                broken = Some(BrokenLink { seq: row.seq, problem: BrokenKind::Modified });
+                broken = Some(BrokenLink {
+                    seq: row.seq,
+                    problem: BrokenKind::Modified,
+                });
                 break;
             }
             if row.prev_hash != prev_hash {
-                broken = Some(BrokenLink { seq: row.seq, problem: BrokenKind::ChainMismatch });
+                broken = Some(BrokenLink {
+                    seq: row.seq,
+                    problem: BrokenKind::ChainMismatch,
+                });
                 break;
             }
             prev_hash = row.hash;
@@ -426,7 +516,10 @@ pub async fn verify(db: &Db) -> DbResult<VerifyReport> {
             });
         }
     }
-    Ok(VerifyReport { checked, first_broken: broken })
+    Ok(VerifyReport {
+        checked,
+        first_broken: broken,
+    })
 }
 
 /// The chain head: (number of entries, hash of the last entry). Record it outside the database
@@ -434,7 +527,9 @@ pub async fn verify(db: &Db) -> DbResult<VerifyReport> {
 /// with database access would then no longer match the recorded head.
 pub async fn head(db: &Db) -> DbResult<(i64, Vec<u8>)> {
     const HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
-    Ok(with_db!(db, |pool| sqlx::query_as(HEAD).fetch_one(pool).await?))
+    Ok(with_db!(db, |pool| sqlx::query_as(HEAD)
+        .fetch_one(pool)
+        .await?))
 }
 
 #[cfg(test)]
@@ -447,11 +542,19 @@ mod tests {
     async fn seeded(n: usize) -> crate::testing::TestDb {
         let db = test_db().await;
         for i in 0..n {
-            let e = AuditEntry::cli(None, "test.entry").target("thing", i).reason("検査");
+            let e = AuditEntry::cli(None, "test.entry")
+                .target("thing", i)
+                .reason("検査");
             record(&db, &e).await.expect("append");
         }
         let report = verify(&db).await.expect("verify");
-        assert_eq!(report, VerifyReport { checked: n as u64, first_broken: None });
+        assert_eq!(
+            report,
+            VerifyReport {
+                checked: n as u64,
+                first_broken: None
+            }
+        );
         db
     }
 
@@ -468,7 +571,13 @@ mod tests {
         let db = seeded(5).await;
         exec(&db, "UPDATE audit_log SET reason = 'changed' WHERE seq = 3").await;
         let r = verify(&db).await.unwrap();
-        assert_eq!(r.first_broken, Some(BrokenLink { seq: 3, problem: BrokenKind::Modified }));
+        assert_eq!(
+            r.first_broken,
+            Some(BrokenLink {
+                seq: 3,
+                problem: BrokenKind::Modified
+            })
+        );
         assert_eq!(r.checked, 3);
     }
 
@@ -478,21 +587,31 @@ mod tests {
         // A forger who knows the algorithm recomputes the row's own hash; the next entry still
         // points at the original one.
         let sql = format!("SELECT {ROW_COLUMNS} FROM audit_log WHERE seq = 2");
-        let mut row: AuditRow = with_db!(&*db, |pool| sqlx::query_as::<_, AuditRow>(sqlx::AssertSqlSafe(sql))
-            .fetch_one(pool)
-            .await
-            .unwrap());
+        let mut row: AuditRow = with_db!(&*db, |pool| sqlx::query_as::<_, AuditRow>(
+            sqlx::AssertSqlSafe(sql)
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap());
         row.action = "test.forged".into();
         let forged = row.expected_hash();
-        with_db!(&*db, |pool| sqlx::query("UPDATE audit_log SET action = $1, hash = $2 WHERE seq = 2")
-            .bind(&row.action)
-            .bind(&forged[..])
-            .execute(pool)
-            .await
-            .unwrap()
-            .rows_affected());
+        with_db!(&*db, |pool| sqlx::query(
+            "UPDATE audit_log SET action = $1, hash = $2 WHERE seq = 2"
+        )
+        .bind(&row.action)
+        .bind(&forged[..])
+        .execute(pool)
+        .await
+        .unwrap()
+        .rows_affected());
         let r = verify(&db).await.unwrap();
-        assert_eq!(r.first_broken, Some(BrokenLink { seq: 3, problem: BrokenKind::ChainMismatch }));
+        assert_eq!(
+            r.first_broken,
+            Some(BrokenLink {
+                seq: 3,
+                problem: BrokenKind::ChainMismatch
+            })
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -500,8 +619,17 @@ mod tests {
         let db = seeded(5).await;
         exec(&db, "DELETE FROM audit_log WHERE seq = 3").await;
         let r = verify(&db).await.unwrap();
-        assert_eq!(r.first_broken, Some(BrokenLink { seq: 4, problem: BrokenKind::Missing { expected: 3 } }));
-        assert_eq!(r.first_broken.unwrap().to_string(), "entries #3..#3 are missing (deleted)");
+        assert_eq!(
+            r.first_broken,
+            Some(BrokenLink {
+                seq: 4,
+                problem: BrokenKind::Missing { expected: 3 }
+            })
+        );
+        assert_eq!(
+            r.first_broken.unwrap().to_string(),
+            "entries #3..#3 are missing (deleted)"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -511,7 +639,13 @@ mod tests {
         let r = verify(&db).await.unwrap();
         assert_eq!(
             r.first_broken,
-            Some(BrokenLink { seq: 4, problem: BrokenKind::HeadMismatch { head_seq: 5, last_seq: 3 } })
+            Some(BrokenLink {
+                seq: 4,
+                problem: BrokenKind::HeadMismatch {
+                    head_seq: 5,
+                    last_seq: 3
+                }
+            })
         );
     }
 
@@ -528,11 +662,19 @@ mod tests {
         let head = head_seq(&db).await.unwrap();
         assert_eq!(head, 4);
         // Appended after the snapshot: not part of it.
-        record(&db, &AuditEntry::cli(Some(t), "donor.view")).await.unwrap();
-        let f = AuditFilter { action: Some("donor".into()), ..Default::default() };
+        record(&db, &AuditEntry::cli(Some(t), "donor.view"))
+            .await
+            .unwrap();
+        let f = AuditFilter {
+            action: Some("donor".into()),
+            ..Default::default()
+        };
         assert_eq!(count_until(&db, t, &f, head).await.unwrap(), 2);
         let got: Vec<AuditRow> = rows(&db, t, &f, head).try_collect().await.unwrap();
-        assert_eq!(got.iter().map(|r| r.target_id.as_str()).collect::<Vec<_>>(), ["0", "2"]);
+        assert_eq!(
+            got.iter().map(|r| r.target_id.as_str()).collect::<Vec<_>>(),
+            ["0", "2"]
+        );
         assert!(got[0].seq < got[1].seq);
     }
 }

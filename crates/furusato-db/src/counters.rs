@@ -1,7 +1,7 @@
 //! Named per-municipality counters (寄附番号 serials per fiscal year, receipt serials, …).
 //! Incremented inside the caller's transaction, so a rolled-back import leaves no gap.
 
-use crate::{with_tx, DbResult, MunicipalityId, Tx};
+use crate::{DbResult, MunicipalityId, Tx, with_tx};
 
 /// Reserves `n` consecutive values of counter `name` and returns the first one (counters start at 1).
 pub async fn reserve(tx: &mut Tx, tenant: MunicipalityId, name: &str, n: i64) -> DbResult<i64> {

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use time::Date;
 
-use crate::{with_db, Db, DbResult, MunicipalityId};
+use crate::{Db, DbResult, MunicipalityId, with_db};
 
 /// Count and amount of one month ("2026-12").
 #[derive(Clone, Debug, sqlx::FromRow, Serialize, PartialEq, Eq)]
@@ -23,7 +23,12 @@ pub struct PortalFigure {
 }
 
 /// Donations per month with 寄附日 in `[from, to]`, excluding cancelled ones.
-pub async fn by_month(db: &Db, tenant: MunicipalityId, from: Date, to: Date) -> DbResult<Vec<MonthFigure>> {
+pub async fn by_month(
+    db: &Db,
+    tenant: MunicipalityId,
+    from: Date,
+    to: Date,
+) -> DbResult<Vec<MonthFigure>> {
     const SQL: &str = "SELECT substr(CAST(donated_on AS TEXT), 1, 7) AS month, COUNT(*) AS count, \
         CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS amount FROM donations \
         WHERE municipality_id = $1 AND donated_on >= $2 AND donated_on <= $3 AND payment_status <> 'cancelled' \
@@ -37,7 +42,12 @@ pub async fn by_month(db: &Db, tenant: MunicipalityId, from: Date, to: Date) -> 
 }
 
 /// Donations per portal with 寄附日 in `[from, to]`, excluding cancelled ones, largest first.
-pub async fn by_portal(db: &Db, tenant: MunicipalityId, from: Date, to: Date) -> DbResult<Vec<PortalFigure>> {
+pub async fn by_portal(
+    db: &Db,
+    tenant: MunicipalityId,
+    from: Date,
+    to: Date,
+) -> DbResult<Vec<PortalFigure>> {
     const SQL: &str = "SELECT portal, COUNT(*) AS count, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS amount \
         FROM donations WHERE municipality_id = $1 AND donated_on >= $2 AND donated_on <= $3 \
         AND payment_status <> 'cancelled' GROUP BY portal ORDER BY amount DESC";
@@ -51,7 +61,8 @@ pub async fn by_portal(db: &Db, tenant: MunicipalityId, from: Date, to: Date) ->
 
 /// Number of donations with the given payment status (all dates).
 pub async fn count_by_status(db: &Db, tenant: MunicipalityId, status: &str) -> DbResult<i64> {
-    const SQL: &str = "SELECT COUNT(*) FROM donations WHERE municipality_id = $1 AND payment_status = $2";
+    const SQL: &str =
+        "SELECT COUNT(*) FROM donations WHERE municipality_id = $1 AND payment_status = $2";
     Ok(with_db!(db, |pool| sqlx::query_scalar(SQL)
         .bind(tenant.0)
         .bind(status)

@@ -2,7 +2,7 @@
 //! Everything engine-specific lives here, clearly marked.
 
 use crate::args::{Arg, Args};
-use crate::{bind_args, with_tx, DbResult, Tx};
+use crate::{DbResult, Tx, bind_args, with_tx};
 
 /// SQLite allows 32,766 bound variables per statement, PostgreSQL 65,535; stay under both.
 const MAX_BIND_VARS: usize = 30_000;
@@ -57,10 +57,13 @@ pub async fn bulk_insert(
             sql.push(' ');
             sql.push_str(conflict);
         }
-        affected += with_tx!(tx, |conn| bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql)), args)
-            .execute(conn)
-            .await?
-            .rows_affected());
+        affected += with_tx!(tx, |conn| bind_args!(
+            sqlx::query(sqlx::AssertSqlSafe(sql)),
+            args
+        )
+        .execute(conn)
+        .await?
+        .rows_affected());
     }
     Ok(affected)
 }
@@ -111,11 +114,17 @@ async fn secondary_indexes(db: &crate::Db, tables: &[&str]) -> DbResult<Vec<(Str
 /// Drops the secondary indexes of `tables` for a large load and returns what is needed to put
 /// them back with [`restore_indexes`]. Building an index once after the load is much faster than
 /// updating it row by row. Only for loads into tables nobody else is writing (demo, benchmarks).
-pub async fn drop_secondary_indexes(db: &crate::Db, tables: &[&str]) -> DbResult<Vec<(String, String)>> {
+pub async fn drop_secondary_indexes(
+    db: &crate::Db,
+    tables: &[&str],
+) -> DbResult<Vec<(String, String)>> {
     let indexes = secondary_indexes(db, tables).await?;
     for (name, _) in &indexes {
         let sql = format!("DROP INDEX {name}");
-        crate::with_db!(db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?.rows_affected());
+        crate::with_db!(db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(pool)
+            .await?
+            .rows_affected());
     }
     Ok(indexes)
 }
@@ -123,7 +132,10 @@ pub async fn drop_secondary_indexes(db: &crate::Db, tables: &[&str]) -> DbResult
 /// Re-creates indexes saved by [`drop_secondary_indexes`].
 pub async fn restore_indexes(db: &crate::Db, indexes: Vec<(String, String)>) -> DbResult<()> {
     for (_, sql) in indexes {
-        crate::with_db!(db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?.rows_affected());
+        crate::with_db!(db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(pool)
+            .await?
+            .rows_affected());
     }
     Ok(())
 }

@@ -8,7 +8,10 @@ use uuid::Uuid;
 
 use crate::args::{Arg, Args};
 use crate::donors::{Page, TOTAL_CAP};
-use crate::{bind_args, counters, with_db, with_tx, Db, DbError, DbResult, MunicipalityId, Tx, new_id, now_utc};
+use crate::{
+    Db, DbError, DbResult, MunicipalityId, Tx, bind_args, counters, new_id, now_utc, with_db,
+    with_tx,
+};
 
 #[derive(Clone, Debug, sqlx::FromRow, Serialize)]
 pub struct Donation {
@@ -134,12 +137,24 @@ pub async fn reserve_numbers(
     if n == 0 {
         return Ok(vec![]);
     }
-    let first = counters::reserve(tx, tenant, &counters::donation_number_counter(fiscal_year), n as i64).await?;
-    Ok((0..n as i64).map(|i| format_donation_number(fiscal_year, first + i)).collect())
+    let first = counters::reserve(
+        tx,
+        tenant,
+        &counters::donation_number_counter(fiscal_year),
+        n as i64,
+    )
+    .await?;
+    Ok((0..n as i64)
+        .map(|i| format_donation_number(fiscal_year, first + i))
+        .collect())
 }
 
 /// Inserts one donation inside `tx`, assigning its 寄附番号. Returns (id, 寄附番号).
-pub async fn insert(tx: &mut Tx, tenant: MunicipalityId, d: &NewDonation) -> DbResult<(Uuid, String)> {
+pub async fn insert(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    d: &NewDonation,
+) -> DbResult<(Uuid, String)> {
     let fy = jst::fiscal_year(d.donated_on);
     let number = reserve_numbers(tx, tenant, fy, 1).await?.remove(0);
     let id = new_id();
@@ -166,11 +181,13 @@ pub async fn insert(tx: &mut Tx, tenant: MunicipalityId, d: &NewDonation) -> DbR
 
 pub async fn get(db: &Db, tenant: MunicipalityId, id: Uuid) -> DbResult<Option<Donation>> {
     let sql = format!("SELECT {COLUMNS} FROM donations WHERE municipality_id = $1 AND id = $2");
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, Donation>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, Donation>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?))
 }
 
 /// The donation a portal record maps to, if it was imported before.
@@ -183,21 +200,31 @@ pub async fn find_by_external(
     let sql = format!(
         "SELECT {COLUMNS} FROM donations WHERE municipality_id = $1 AND portal = $2 AND external_id = $3"
     );
-    Ok(with_tx!(tx, |conn| sqlx::query_as::<_, Donation>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(portal)
-        .bind(external_id)
-        .fetch_optional(conn)
-        .await?))
+    Ok(with_tx!(tx, |conn| sqlx::query_as::<_, Donation>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(portal)
+    .bind(external_id)
+    .fetch_optional(conn)
+    .await?))
 }
 
-pub async fn find_by_number(db: &Db, tenant: MunicipalityId, number: &str) -> DbResult<Option<Donation>> {
-    let sql = format!("SELECT {COLUMNS} FROM donations WHERE municipality_id = $1 AND donation_number = $2");
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, Donation>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(number)
-        .fetch_optional(pool)
-        .await?))
+pub async fn find_by_number(
+    db: &Db,
+    tenant: MunicipalityId,
+    number: &str,
+) -> DbResult<Option<Donation>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM donations WHERE municipality_id = $1 AND donation_number = $2"
+    );
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, Donation>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(number)
+    .fetch_optional(pool)
+    .await?))
 }
 
 /// Every donation of a donor, newest first.
@@ -206,11 +233,13 @@ pub async fn for_donor(db: &Db, tenant: MunicipalityId, donor_id: Uuid) -> DbRes
         "SELECT {COLUMNS} FROM donations WHERE municipality_id = $1 AND donor_id = $2 \
          ORDER BY donated_on DESC, id DESC"
     );
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, Donation>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(donor_id)
-        .fetch_all(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, Donation>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(donor_id)
+    .fetch_all(pool)
+    .await?))
 }
 
 /// Filters of the donation list and of exports.
@@ -389,7 +418,12 @@ pub const ITEM_INSERT_COLUMNS: [&str; 11] = [
     "ship_to_id",
 ];
 
-pub fn item_insert_row(tenant: MunicipalityId, donation_id: Uuid, line_no: i64, it: &NewDonationItem) -> Vec<Arg> {
+pub fn item_insert_row(
+    tenant: MunicipalityId,
+    donation_id: Uuid,
+    line_no: i64,
+    it: &NewDonationItem,
+) -> Vec<Arg> {
     vec![
         Arg::Uuid(new_id()),
         Arg::Uuid(tenant.0),
@@ -405,7 +439,11 @@ pub fn item_insert_row(tenant: MunicipalityId, donation_id: Uuid, line_no: i64, 
     ]
 }
 
-pub async fn items(db: &Db, tenant: MunicipalityId, donation_id: Uuid) -> DbResult<Vec<DonationItem>> {
+pub async fn items(
+    db: &Db,
+    tenant: MunicipalityId,
+    donation_id: Uuid,
+) -> DbResult<Vec<DonationItem>> {
     const SQL: &str = "SELECT id, donation_id, line_no, gift_id, gift_version_id, gift_code, name, quantity, \
         amount, ship_to_id FROM donation_items WHERE municipality_id = $1 AND donation_id = $2 ORDER BY line_no";
     Ok(with_db!(db, |pool| sqlx::query_as::<_, DonationItem>(SQL)
@@ -452,7 +490,13 @@ pub const SHIP_TO_INSERT_COLUMNS: [&str; 10] = [
     "external_ref",
 ];
 
-pub fn ship_to_insert_row(id: Uuid, tenant: MunicipalityId, donation_id: Uuid, seq: i64, s: &NewShipTo) -> Vec<Arg> {
+pub fn ship_to_insert_row(
+    id: Uuid,
+    tenant: MunicipalityId,
+    donation_id: Uuid,
+    seq: i64,
+    s: &NewShipTo,
+) -> Vec<Arg> {
     vec![
         Arg::Uuid(id),
         Arg::Uuid(tenant.0),
@@ -480,5 +524,8 @@ pub async fn ship_tos(db: &Db, tenant: MunicipalityId, donation_id: Uuid) -> DbR
 /// Number of donations of a municipality.
 pub async fn count(db: &Db, tenant: MunicipalityId) -> DbResult<i64> {
     const SQL: &str = "SELECT COUNT(*) FROM donations WHERE municipality_id = $1";
-    Ok(with_db!(db, |pool| sqlx::query_scalar(SQL).bind(tenant.0).fetch_one(pool).await?))
+    Ok(with_db!(db, |pool| sqlx::query_scalar(SQL)
+        .bind(tenant.0)
+        .fetch_one(pool)
+        .await?))
 }

@@ -6,8 +6,10 @@ use serde::Serialize;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::args::{prefix_end, Arg, Args};
-use crate::{bind_args, with_db, with_tx, Db, DbError, DbResult, MunicipalityId, Tx, new_id, now_utc};
+use crate::args::{Arg, Args, prefix_end};
+use crate::{
+    Db, DbError, DbResult, MunicipalityId, Tx, bind_args, new_id, now_utc, with_db, with_tx,
+};
 
 #[derive(Clone, Debug, sqlx::FromRow, Serialize)]
 pub struct Donor {
@@ -229,11 +231,13 @@ pub async fn update(tx: &mut Tx, tenant: MunicipalityId, id: Uuid, d: &NewDonor)
 
 pub async fn get(db: &Db, tenant: MunicipalityId, id: Uuid) -> DbResult<Option<Donor>> {
     let sql = format!("SELECT {COLUMNS} FROM donors WHERE municipality_id = $1 AND id = $2");
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, Donor>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, Donor>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?))
 }
 
 /// Donor search criteria; every given field must match (AND). Text fields are normalised here.
@@ -255,9 +259,15 @@ pub struct DonorSearch {
 
 impl DonorSearch {
     pub fn is_empty(&self) -> bool {
-        [&self.kana, &self.name, &self.postal_code, &self.phone, &self.donation_number]
-            .iter()
-            .all(|f| f.as_deref().is_none_or(|s| s.trim().is_empty()))
+        [
+            &self.kana,
+            &self.name,
+            &self.postal_code,
+            &self.phone,
+            &self.donation_number,
+        ]
+        .iter()
+        .all(|f| f.as_deref().is_none_or(|s| s.trim().is_empty()))
     }
 }
 
@@ -306,17 +316,32 @@ fn search_where(tenant: MunicipalityId, s: &DonorSearch, args: &mut Args) -> Str
         // Literally the partial indexes' condition, so the planner uses them.
         w.push("d.merged_into_id IS NULL".into());
     }
-    if let Some(k) = s.kana.as_deref().map(kana::normalize_kana).filter(|k| !k.is_empty()) {
+    if let Some(k) = s
+        .kana
+        .as_deref()
+        .map(kana::normalize_kana)
+        .filter(|k| !k.is_empty())
+    {
         let lo = args.text(k.clone());
         let hi = args.text(prefix_end(&k));
         w.push(format!("d.kana_norm >= {lo} AND d.kana_norm < {hi}"));
     }
-    if let Some(n) = s.name.as_deref().map(normalize::normalize_name).filter(|n| !n.is_empty()) {
+    if let Some(n) = s
+        .name
+        .as_deref()
+        .map(normalize::normalize_name)
+        .filter(|n| !n.is_empty())
+    {
         let lo = args.text(n.clone());
         let hi = args.text(prefix_end(&n));
         w.push(format!("d.name_norm >= {lo} AND d.name_norm < {hi}"));
     }
-    if let Some(p) = s.postal_code.as_deref().map(normalize::normalize_digits).filter(|p| !p.is_empty()) {
+    if let Some(p) = s
+        .postal_code
+        .as_deref()
+        .map(normalize::normalize_digits)
+        .filter(|p| !p.is_empty())
+    {
         if p.len() == 7 {
             w.push(format!("d.postal_code = {}", args.text(p)));
         } else {
@@ -325,12 +350,22 @@ fn search_where(tenant: MunicipalityId, s: &DonorSearch, args: &mut Args) -> Str
             w.push(format!("d.postal_code >= {lo} AND d.postal_code < {hi}"));
         }
     }
-    if let Some(p) = s.phone.as_deref().map(normalize::normalize_digits).filter(|p| !p.is_empty()) {
+    if let Some(p) = s
+        .phone
+        .as_deref()
+        .map(normalize::normalize_digits)
+        .filter(|p| !p.is_empty())
+    {
         let lo = args.text(p.clone());
         let hi = args.text(prefix_end(&p));
         w.push(format!("d.phone_digits >= {lo} AND d.phone_digits < {hi}"));
     }
-    if let Some(n) = s.donation_number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+    if let Some(n) = s
+        .donation_number
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
         let n = normalize::normalize_name(n);
         let t = args.uuid(tenant.0);
         let v = args.text(n);
@@ -362,7 +397,9 @@ pub async fn search(
         .collect::<Vec<_>>()
         .join(", ");
     let order = search_order(s);
-    let sql = format!("SELECT {cols} FROM donors d WHERE {wh} ORDER BY {order} LIMIT {per_page} OFFSET {offset}");
+    let sql = format!(
+        "SELECT {cols} FROM donors d WHERE {wh} ORDER BY {order} LIMIT {per_page} OFFSET {offset}"
+    );
     let items: Vec<Donor> = with_db!(db, |pool| bind_args!(
         sqlx::query_as::<_, Donor>(sqlx::AssertSqlSafe(sql)),
         args
@@ -377,9 +414,12 @@ pub async fn search(
             "SELECT COUNT(*) FROM (SELECT 1 FROM donors d WHERE {wh} LIMIT {}) t",
             TOTAL_CAP + 1
         );
-        with_db!(db, |pool| bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)), args)
-            .fetch_one(pool)
-            .await?)
+        with_db!(db, |pool| bind_args!(
+            sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)),
+            args
+        )
+        .fetch_one(pool)
+        .await?)
     };
     Ok(Page {
         items,
@@ -404,19 +444,25 @@ pub async fn match_candidates(
          ((kana_norm = $2 AND $2 <> '') OR (phone_digits = $3 AND $3 <> '') OR (postal_code = $4 AND $4 <> '' AND kana_norm = $2)) \
          LIMIT {limit}"
     );
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, Donor>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(kana_norm)
-        .bind(phone_digits)
-        .bind(postal_code)
-        .fetch_all(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, Donor>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(kana_norm)
+    .bind(phone_digits)
+    .bind(postal_code)
+    .fetch_all(pool)
+    .await?))
 }
 
 /// Number of (unmerged) donors of a municipality.
 pub async fn count(db: &Db, tenant: MunicipalityId) -> DbResult<i64> {
-    const SQL: &str = "SELECT COUNT(*) FROM donors WHERE municipality_id = $1 AND merged_into_id IS NULL";
-    Ok(with_db!(db, |pool| sqlx::query_scalar(SQL).bind(tenant.0).fetch_one(pool).await?))
+    const SQL: &str =
+        "SELECT COUNT(*) FROM donors WHERE municipality_id = $1 AND merged_into_id IS NULL";
+    Ok(with_db!(db, |pool| sqlx::query_scalar(SQL)
+        .bind(tenant.0)
+        .fetch_one(pool)
+        .await?))
 }
 
 /// A spread sample of donors (for benchmarks and smoke checks): every k-th active donor so that
@@ -432,7 +478,9 @@ pub async fn sample(db: &Db, tenant: MunicipalityId, n: i64) -> DbResult<Vec<Don
     let mut ids: Vec<Uuid> = Vec::with_capacity(n as usize);
     let mut i = 0usize;
     with_db!(db, |pool| {
-        let mut rows = sqlx::query_scalar::<_, Uuid>(IDS).bind(tenant.0).fetch(pool);
+        let mut rows = sqlx::query_scalar::<_, Uuid>(IDS)
+            .bind(tenant.0)
+            .fetch(pool);
         while let Some(id) = rows.try_next().await? {
             if i % step == 0 && (ids.len() as i64) < n {
                 ids.push(id);

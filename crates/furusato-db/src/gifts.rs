@@ -5,7 +5,7 @@ use serde::Serialize;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::{with_db, with_tx, Db, DbError, DbResult, MunicipalityId, Tx, new_id, now_utc};
+use crate::{Db, DbError, DbResult, MunicipalityId, Tx, new_id, now_utc, with_db, with_tx};
 
 #[derive(Clone, Debug, sqlx::FromRow, Serialize)]
 pub struct Partner {
@@ -70,29 +70,42 @@ pub async fn insert_partner(tx: &mut Tx, tenant: MunicipalityId, p: &NewPartner)
 }
 
 pub async fn partners(db: &Db, tenant: MunicipalityId) -> DbResult<Vec<Partner>> {
-    let sql = format!("SELECT {PARTNER_COLUMNS} FROM partners WHERE municipality_id = $1 ORDER BY code");
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, Partner>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .fetch_all(pool)
-        .await?))
+    let sql =
+        format!("SELECT {PARTNER_COLUMNS} FROM partners WHERE municipality_id = $1 ORDER BY code");
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, Partner>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .fetch_all(pool)
+    .await?))
 }
 
 pub async fn partner(db: &Db, tenant: MunicipalityId, id: Uuid) -> DbResult<Option<Partner>> {
-    let sql = format!("SELECT {PARTNER_COLUMNS} FROM partners WHERE municipality_id = $1 AND id = $2");
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, Partner>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?))
+    let sql =
+        format!("SELECT {PARTNER_COLUMNS} FROM partners WHERE municipality_id = $1 AND id = $2");
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, Partner>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?))
 }
 
-pub async fn partner_by_code(db: &Db, tenant: MunicipalityId, code: &str) -> DbResult<Option<Partner>> {
-    let sql = format!("SELECT {PARTNER_COLUMNS} FROM partners WHERE municipality_id = $1 AND code = $2");
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, Partner>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(code)
-        .fetch_optional(pool)
-        .await?))
+pub async fn partner_by_code(
+    db: &Db,
+    tenant: MunicipalityId,
+    code: &str,
+) -> DbResult<Option<Partner>> {
+    let sql =
+        format!("SELECT {PARTNER_COLUMNS} FROM partners WHERE municipality_id = $1 AND code = $2");
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, Partner>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(code)
+    .fetch_optional(pool)
+    .await?))
 }
 
 /// A gift with its current version.
@@ -121,7 +134,11 @@ pub struct NewGift {
 }
 
 /// Creates a gift and its version 1. Returns (gift id, version id).
-pub async fn insert_gift(tx: &mut Tx, tenant: MunicipalityId, g: &NewGift) -> DbResult<(Uuid, Uuid)> {
+pub async fn insert_gift(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    g: &NewGift,
+) -> DbResult<(Uuid, Uuid)> {
     const GIFT: &str = "INSERT INTO gifts (id, municipality_id, code, partner_id, active, created_at) \
         VALUES ($1, $2, $3, $4, TRUE, $5)";
     let id = new_id();
@@ -191,17 +208,21 @@ const GIFT_CURRENT: &str = "SELECT g.id, g.code, g.partner_id, g.active, v.id AS
 /// Every gift of the municipality with its current version, by code.
 pub async fn gifts(db: &Db, tenant: MunicipalityId) -> DbResult<Vec<Gift>> {
     let sql = format!("{GIFT_CURRENT} ORDER BY g.code");
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, Gift>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .fetch_all(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, Gift>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .fetch_all(pool)
+    .await?))
 }
 
 pub async fn gift_by_code(db: &Db, tenant: MunicipalityId, code: &str) -> DbResult<Option<Gift>> {
     let sql = format!("{GIFT_CURRENT} AND g.code = $2");
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, Gift>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(code)
-        .fetch_optional(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, Gift>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(code)
+    .fetch_optional(pool)
+    .await?))
 }

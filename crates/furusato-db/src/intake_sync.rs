@@ -147,6 +147,35 @@ pub async fn set_credentials(
     Ok(())
 }
 
+/// Every account's sealed credentials, across municipalities (key rotation).
+pub async fn sealed_credentials(db: &Db) -> DbResult<Vec<(Uuid, Vec<u8>)>> {
+    const SQL: &str = "SELECT id, credentials_sealed FROM portal_accounts \
+        WHERE credentials_sealed IS NOT NULL ORDER BY id";
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, (Uuid, Vec<u8>)>(
+        SQL
+    )
+    .fetch_all(pool)
+    .await?))
+}
+
+/// Replaces sealed credentials with their re-encrypted form (key rotation), if unchanged meanwhile.
+pub async fn reseal_credentials(
+    db: &Db,
+    account_id: Uuid,
+    old: &[u8],
+    new: &[u8],
+) -> DbResult<bool> {
+    const SQL: &str = "UPDATE portal_accounts SET credentials_sealed = $3 WHERE id = $1 AND credentials_sealed = $2";
+    let n = with_db!(db, |pool| sqlx::query(SQL)
+        .bind(account_id)
+        .bind(old)
+        .bind(new)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(n == 1)
+}
+
 /// Records the license key's expiry as read from the portal (None: could not be read).
 pub async fn set_license_expiry(
     db: &Db,
@@ -1286,5 +1315,3 @@ pub async fn delete_item(tx: &mut Tx, tenant: MunicipalityId, id: Uuid) -> DbRes
 // ---------------------------------------------------------------------------------------------
 // Bulk inserts of the sync
 // ---------------------------------------------------------------------------------------------
-
-

@@ -23,10 +23,10 @@ pub mod erasure;
 pub mod error;
 pub mod export;
 pub mod gifts;
+pub mod imports;
 pub mod intake_sync;
 pub mod jobs;
 pub mod matching;
-pub mod imports;
 pub mod municipalities;
 pub mod partner_orders;
 pub mod reference;
@@ -107,7 +107,9 @@ macro_rules! with_tx {
 }
 
 /// The tenant: every row of city data belongs to one municipality.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct MunicipalityId(pub Uuid);
 
@@ -169,7 +171,10 @@ impl Db {
     }
 
     /// Opens a SQLite database with the settings furusato relies on.
-    pub async fn connect_sqlite(options: SqliteConnectOptions, opts: ConnectOptions) -> DbResult<Db> {
+    pub async fn connect_sqlite(
+        options: SqliteConnectOptions,
+        opts: ConnectOptions,
+    ) -> DbResult<Db> {
         let options = options
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -233,7 +238,8 @@ impl Db {
             Db::Postgres(pool) => sqlx::query_scalar(HAS_TABLE_PG).fetch_one(pool).await?,
         };
         let applied: Vec<i64> = if has_table > 0 {
-            const SQL: &str = "SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version";
+            const SQL: &str =
+                "SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version";
             with_db!(self, |pool| sqlx::query_scalar(SQL).fetch_all(pool).await?)
         } else {
             Vec::new()
@@ -259,7 +265,9 @@ impl Db {
 
     /// Is the database reachable? Used by `doctor` and the health endpoint.
     pub async fn ping(&self) -> DbResult<()> {
-        let _: i64 = with_db!(self, |pool| sqlx::query_scalar("SELECT 1").fetch_one(pool).await?);
+        let _: i64 = with_db!(self, |pool| sqlx::query_scalar("SELECT 1")
+            .fetch_one(pool)
+            .await?);
         Ok(())
     }
 

@@ -24,7 +24,6 @@ pub const IN_CHUNK: usize = 500;
 // ---------------------------------------------------------------------------------------------
 // Inserts
 
-
 // ---------------------------------------------------------------------------------------------
 // Candidates
 
@@ -61,8 +60,7 @@ impl CandidateKey {
             CandidateKey::Kana => "kana_norm",
             CandidateKey::Phone => "phone_digits",
             CandidateKey::Name => "name_norm",
-            CandidateKey::PostalKana => "(postal_code, kana_norm)",
-            CandidateKey::PostalName => "(postal_code, name_norm)",
+            CandidateKey::PostalKana | CandidateKey::PostalName => "postal_code",
         }
     }
 
@@ -82,8 +80,9 @@ pub fn pair(postal_code: &str, other: &str) -> String {
 fn candidate_query(tenant: MunicipalityId, key: CandidateKey, chunk: &[&str]) -> (String, Args) {
     let mut args = Args::new();
     let t = args.uuid(tenant.0);
-    let list = if key.is_pair() {
-        // Row values: both engines answer `(a, b) IN (VALUES (…), …)` from the postal index.
+    let sql = if key.is_pair() {
+        // A join with the wanted pairs: both engines probe the (postal_code, kana_norm) index
+        // once per pair. (`(a, b) IN (VALUES …)` is not planned as index probes by SQLite.)
         let rows = chunk
             .iter()
             .map(|v| {
@@ -92,15 +91,33 @@ fn candidate_query(tenant: MunicipalityId, key: CandidateKey, chunk: &[&str]) ->
             })
             .collect::<Vec<_>>()
             .join(", ");
-        format!("VALUES {rows}")
+        let other = if key == CandidateKey::PostalKana {
+            "kana_norm"
+        } else {
+            "name_norm"
+        };
+        let cols = CANDIDATE_COLUMNS
+            .split(", ")
+            .map(|c| format!("d.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "WITH w (p, o) AS (VALUES {rows}) SELECT {cols} FROM w JOIN donors d \
+             ON d.municipality_id = {t} AND d.postal_code = w.p AND d.{other} = w.o \
+             AND d.merged_into_id IS NULL"
+        )
     } else {
-        chunk.iter().map(|v| args.text(*v)).collect::<Vec<_>>().join(", ")
+        let list = chunk
+            .iter()
+            .map(|v| args.text(*v))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT {CANDIDATE_COLUMNS} FROM donors WHERE municipality_id = {t} AND {} IN ({list}) \
+             AND merged_into_id IS NULL",
+            key.column()
+        )
     };
-    let sql = format!(
-        "SELECT {CANDIDATE_COLUMNS} FROM donors WHERE municipality_id = {t} AND {col} IN ({list}) \
-         AND merged_into_id IS NULL",
-        col = key.column()
-    );
     (sql, args)
 }
 

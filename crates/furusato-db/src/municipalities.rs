@@ -4,7 +4,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{with_db, Db, DbError, DbResult, MunicipalityId, new_id, now_utc};
+use crate::{Db, DbError, DbResult, MunicipalityId, new_id, now_utc, with_db};
 
 /// A city (or town, village) that takes ふるさと納税 donations, with what its documents need.
 #[derive(Clone, Debug, sqlx::FromRow, Serialize)]
@@ -89,26 +89,32 @@ pub async fn insert(db: &Db, m: &NewMunicipality) -> DbResult<Municipality> {
 
 pub async fn get(db: &Db, id: MunicipalityId) -> DbResult<Municipality> {
     let sql = format!("SELECT {COLUMNS} FROM municipalities WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, Municipality>(sqlx::AssertSqlSafe(sql))
-        .bind(id.0)
-        .fetch_optional(pool)
-        .await?)
+    with_db!(db, |pool| sqlx::query_as::<_, Municipality>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(id.0)
+    .fetch_optional(pool)
+    .await?)
     .ok_or(DbError::NotFound("municipality"))
 }
 
 pub async fn find_by_code(db: &Db, code: &str) -> DbResult<Option<Municipality>> {
     let sql = format!("SELECT {COLUMNS} FROM municipalities WHERE code = $1");
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, Municipality>(sqlx::AssertSqlSafe(sql))
-        .bind(code)
-        .fetch_optional(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, Municipality>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(code)
+    .fetch_optional(pool)
+    .await?))
 }
 
 pub async fn list(db: &Db) -> DbResult<Vec<Municipality>> {
     let sql = format!("SELECT {COLUMNS} FROM municipalities ORDER BY code");
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, Municipality>(sqlx::AssertSqlSafe(sql))
-        .fetch_all(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, Municipality>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .fetch_all(pool)
+    .await?))
 }
 
 /// Updates the issuer details printed on documents.
@@ -137,7 +143,11 @@ pub async fn update_issuer(db: &Db, id: MunicipalityId, m: &NewMunicipality) -> 
 }
 
 /// Reads one key of the municipality's settings JSON.
-pub async fn setting(db: &Db, id: MunicipalityId, key: &str) -> DbResult<Option<serde_json::Value>> {
+pub async fn setting(
+    db: &Db,
+    id: MunicipalityId,
+    key: &str,
+) -> DbResult<Option<serde_json::Value>> {
     let m = get(db, id).await?;
     let v: serde_json::Value = serde_json::from_str(&m.settings_json)
         .map_err(|e| DbError::Corrupt(format!("settings_json: {e}")))?;
@@ -145,7 +155,12 @@ pub async fn setting(db: &Db, id: MunicipalityId, key: &str) -> DbResult<Option<
 }
 
 /// Writes one key of the municipality's settings JSON (read-modify-write in a transaction).
-pub async fn set_setting(db: &Db, id: MunicipalityId, key: &str, value: serde_json::Value) -> DbResult<()> {
+pub async fn set_setting(
+    db: &Db,
+    id: MunicipalityId,
+    key: &str,
+    value: serde_json::Value,
+) -> DbResult<()> {
     let mut tx = db.begin().await?;
     const GET: &str = "SELECT settings_json FROM municipalities WHERE id = $1";
     let current: Option<String> = crate::with_tx!(&mut tx, |conn| sqlx::query_scalar(GET)
@@ -213,7 +228,11 @@ pub async fn delete_ledger_data(db: &Db, id: MunicipalityId) -> DbResult<()> {
         "UPDATE users SET partner_id = NULL WHERE municipality_id = $1",
         "DELETE FROM partners WHERE municipality_id = $1",
     ] {
-        crate::with_tx!(&mut tx, |conn| sqlx::query(sql).bind(id.0).execute(conn).await?.rows_affected());
+        crate::with_tx!(&mut tx, |conn| sqlx::query(sql)
+            .bind(id.0)
+            .execute(conn)
+            .await?
+            .rows_affected());
     }
     tx.commit().await
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::args::Arg;
 use crate::dialect::bulk_insert;
-use crate::{with_db, with_tx, Db, DbResult, new_id, now_utc};
+use crate::{Db, DbResult, new_id, now_utc, with_db, with_tx};
 
 #[derive(Clone, Debug, sqlx::FromRow, Serialize, PartialEq, Eq)]
 pub struct LocalGov {
@@ -46,9 +46,17 @@ pub struct ReferenceImport {
 }
 
 /// Replaces the whole 地方公共団体コード table in one transaction.
-pub async fn replace_local_gov(db: &Db, rows: &[LocalGov], source_name: &str, sha256: &str) -> DbResult<u64> {
+pub async fn replace_local_gov(
+    db: &Db,
+    rows: &[LocalGov],
+    source_name: &str,
+    sha256: &str,
+) -> DbResult<u64> {
     let mut tx = db.begin().await?;
-    with_tx!(&mut tx, |conn| sqlx::query("DELETE FROM local_gov_codes").execute(conn).await?.rows_affected());
+    with_tx!(&mut tx, |conn| sqlx::query("DELETE FROM local_gov_codes")
+        .execute(conn)
+        .await?
+        .rows_affected());
     let values = rows
         .iter()
         .map(|r| {
@@ -68,7 +76,17 @@ pub async fn replace_local_gov(db: &Db, rows: &[LocalGov], source_name: &str, sh
     let n = bulk_insert(
         &mut tx,
         "local_gov_codes",
-        &["code", "code5", "pref_code", "kind", "parent_code", "prefecture", "name", "prefecture_kana", "name_kana"],
+        &[
+            "code",
+            "code5",
+            "pref_code",
+            "kind",
+            "parent_code",
+            "prefecture",
+            "name",
+            "prefecture_kana",
+            "name_kana",
+        ],
         values,
         "",
     )
@@ -79,9 +97,17 @@ pub async fn replace_local_gov(db: &Db, rows: &[LocalGov], source_name: &str, sh
 }
 
 /// Replaces the whole 郵便番号 table in one transaction.
-pub async fn replace_postal(db: &Db, rows: Vec<PostalRecord>, source_name: &str, sha256: &str) -> DbResult<u64> {
+pub async fn replace_postal(
+    db: &Db,
+    rows: Vec<PostalRecord>,
+    source_name: &str,
+    sha256: &str,
+) -> DbResult<u64> {
     let mut tx = db.begin().await?;
-    with_tx!(&mut tx, |conn| sqlx::query("DELETE FROM postal_codes").execute(conn).await?.rows_affected());
+    with_tx!(&mut tx, |conn| sqlx::query("DELETE FROM postal_codes")
+        .execute(conn)
+        .await?
+        .rows_affected());
     let mut n = 0;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -105,7 +131,17 @@ pub async fn replace_postal(db: &Db, rows: Vec<PostalRecord>, source_name: &str,
         n += bulk_insert(
             &mut tx,
             "postal_codes",
-            &["postal_code", "seq", "local_gov_code5", "prefecture", "city", "town", "prefecture_kana", "city_kana", "town_kana"],
+            &[
+                "postal_code",
+                "seq",
+                "local_gov_code5",
+                "prefecture",
+                "city",
+                "town",
+                "prefecture_kana",
+                "city_kana",
+                "town_kana",
+            ],
             chunk,
             "",
         )
@@ -116,7 +152,13 @@ pub async fn replace_postal(db: &Db, rows: Vec<PostalRecord>, source_name: &str,
     Ok(n)
 }
 
-async fn record_import(tx: &mut crate::Tx, kind: &str, source_name: &str, sha256: &str, rows: i64) -> DbResult<()> {
+async fn record_import(
+    tx: &mut crate::Tx,
+    kind: &str,
+    source_name: &str,
+    sha256: &str,
+    rows: i64,
+) -> DbResult<()> {
     const SQL: &str = "INSERT INTO reference_imports (id, kind, source_name, sha256, rows, imported_at) \
         VALUES ($1, $2, $3, $4, $5, $6)";
     let id: Uuid = new_id();
@@ -138,7 +180,11 @@ pub async fn latest_imports(db: &Db) -> DbResult<Vec<ReferenceImport>> {
     const SQL: &str = "SELECT id, kind, source_name, sha256, rows, imported_at FROM reference_imports r \
         WHERE imported_at = (SELECT MAX(imported_at) FROM reference_imports r2 WHERE r2.kind = r.kind) \
         ORDER BY kind";
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, ReferenceImport>(SQL).fetch_all(pool).await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, ReferenceImport>(
+        SQL
+    )
+    .fetch_all(pool)
+    .await?))
 }
 
 /// Addresses of a 7-digit postal code (several rows when the code covers several towns).
@@ -155,33 +201,54 @@ pub async fn postal_lookup(db: &Db, postal_code: &str) -> DbResult<Vec<PostalRec
 pub async fn postal_sample(db: &Db, limit: i64) -> DbResult<Vec<PostalRecord>> {
     const SQL: &str = "SELECT postal_code, seq, local_gov_code5, prefecture, city, town, prefecture_kana, \
         city_kana, town_kana FROM postal_codes WHERE seq = 0 AND town <> '' ORDER BY postal_code LIMIT $1";
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, PostalRecord>(SQL).bind(limit).fetch_all(pool).await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, PostalRecord>(SQL)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?))
 }
 
 pub async fn count_postal(db: &Db) -> DbResult<i64> {
-    Ok(with_db!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM postal_codes").fetch_one(pool).await?))
+    Ok(with_db!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM postal_codes"
+    )
+    .fetch_one(pool)
+    .await?))
 }
 
 pub async fn count_local_gov(db: &Db) -> DbResult<i64> {
-    Ok(with_db!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM local_gov_codes").fetch_one(pool).await?))
+    Ok(with_db!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM local_gov_codes"
+    )
+    .fetch_one(pool)
+    .await?))
 }
 
-const LG_COLUMNS: &str = "code, code5, pref_code, kind, parent_code, prefecture, name, prefecture_kana, name_kana";
+const LG_COLUMNS: &str =
+    "code, code5, pref_code, kind, parent_code, prefecture, name, prefecture_kana, name_kana";
 
 pub async fn local_gov(db: &Db, code: &str) -> DbResult<Option<LocalGov>> {
     let sql = format!("SELECT {LG_COLUMNS} FROM local_gov_codes WHERE code = $1 OR code5 = $1");
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, LocalGov>(sqlx::AssertSqlSafe(sql))
-        .bind(code)
-        .fetch_optional(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, LocalGov>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(code)
+    .fetch_optional(pool)
+    .await?))
 }
 
 /// Finds a municipality (or ward) by prefecture and name, e.g. ("宮城県", "仙台市青葉区").
-pub async fn local_gov_by_name(db: &Db, prefecture: &str, name: &str) -> DbResult<Option<LocalGov>> {
-    let sql = format!("SELECT {LG_COLUMNS} FROM local_gov_codes WHERE prefecture = $1 AND name = $2");
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, LocalGov>(sqlx::AssertSqlSafe(sql))
-        .bind(prefecture)
-        .bind(name)
-        .fetch_optional(pool)
-        .await?))
+pub async fn local_gov_by_name(
+    db: &Db,
+    prefecture: &str,
+    name: &str,
+) -> DbResult<Option<LocalGov>> {
+    let sql =
+        format!("SELECT {LG_COLUMNS} FROM local_gov_codes WHERE prefecture = $1 AND name = $2");
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, LocalGov>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(prefecture)
+    .bind(name)
+    .fetch_optional(pool)
+    .await?))
 }

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::users::User;
-use crate::{with_db, Db, DbResult, MunicipalityId, now_utc};
+use crate::{Db, DbResult, MunicipalityId, now_utc, with_db};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Session {
@@ -62,39 +62,65 @@ pub async fn find(db: &Db, token_hash: &[u8]) -> DbResult<Option<(Session, User)
         .bind(token_hash)
         .fetch_optional(pool)
         .await?);
-    let Some(session) = session else { return Ok(None) };
-    let user = crate::users::get(db, MunicipalityId(session.municipality_id), session.user_id).await?;
+    let Some(session) = session else {
+        return Ok(None);
+    };
+    let user =
+        crate::users::get(db, MunicipalityId(session.municipality_id), session.user_id).await?;
     Ok(user.map(|u| (session, u)))
 }
 
 /// Records activity (for the idle timeout).
 pub async fn touch(db: &Db, token_hash: &[u8], at: OffsetDateTime) -> DbResult<()> {
     const SQL: &str = "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1";
-    with_db!(db, |pool| sqlx::query(SQL).bind(token_hash).bind(at).execute(pool).await?.rows_affected());
+    with_db!(db, |pool| sqlx::query(SQL)
+        .bind(token_hash)
+        .bind(at)
+        .execute(pool)
+        .await?
+        .rows_affected());
     Ok(())
 }
 
 /// Marks the second factor as passed for this session.
 pub async fn set_mfa_passed(db: &Db, token_hash: &[u8]) -> DbResult<()> {
-    const SQL: &str = "UPDATE sessions SET mfa_passed = TRUE, last_seen_at = $2 WHERE token_hash = $1";
-    with_db!(db, |pool| sqlx::query(SQL).bind(token_hash).bind(now_utc()).execute(pool).await?.rows_affected());
+    const SQL: &str =
+        "UPDATE sessions SET mfa_passed = TRUE, last_seen_at = $2 WHERE token_hash = $1";
+    with_db!(db, |pool| sqlx::query(SQL)
+        .bind(token_hash)
+        .bind(now_utc())
+        .execute(pool)
+        .await?
+        .rows_affected());
     Ok(())
 }
 
 pub async fn delete(db: &Db, token_hash: &[u8]) -> DbResult<()> {
     const SQL: &str = "DELETE FROM sessions WHERE token_hash = $1";
-    with_db!(db, |pool| sqlx::query(SQL).bind(token_hash).execute(pool).await?.rows_affected());
+    with_db!(db, |pool| sqlx::query(SQL)
+        .bind(token_hash)
+        .execute(pool)
+        .await?
+        .rows_affected());
     Ok(())
 }
 
 /// Ends every session of a user (password change, lock, role change).
 pub async fn delete_for_user(db: &Db, user_id: Uuid) -> DbResult<u64> {
     const SQL: &str = "DELETE FROM sessions WHERE user_id = $1";
-    Ok(with_db!(db, |pool| sqlx::query(SQL).bind(user_id).execute(pool).await?.rows_affected()))
+    Ok(with_db!(db, |pool| sqlx::query(SQL)
+        .bind(user_id)
+        .execute(pool)
+        .await?
+        .rows_affected()))
 }
 
 /// Removes sessions past their absolute expiry.
 pub async fn purge_expired(db: &Db, now: OffsetDateTime) -> DbResult<u64> {
     const SQL: &str = "DELETE FROM sessions WHERE expires_at < $1";
-    Ok(with_db!(db, |pool| sqlx::query(SQL).bind(now).execute(pool).await?.rows_affected()))
+    Ok(with_db!(db, |pool| sqlx::query(SQL)
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected()))
 }

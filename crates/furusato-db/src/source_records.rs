@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::args::Arg;
-use crate::{with_db, with_tx, Db, DbError, DbResult, MunicipalityId, Tx, new_id};
+use crate::{Db, DbError, DbResult, MunicipalityId, Tx, new_id, with_db, with_tx};
 
 /// A record to keep.
 #[derive(Clone, Debug)]
@@ -41,7 +41,10 @@ pub fn content_hash(raw: &[u8]) -> Vec<u8> {
 }
 
 pub fn compress(raw: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::DeflateEncoder::new(Vec::with_capacity(raw.len() / 3), flate2::Compression::fast());
+    let mut enc = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(raw.len() / 3),
+        flate2::Compression::fast(),
+    );
     // Writing to a Vec cannot fail.
     let _ = enc.write_all(raw);
     enc.finish().unwrap_or_default()
@@ -64,12 +67,14 @@ pub async fn latest(
 ) -> DbResult<Option<(i64, Vec<u8>)>> {
     const SQL: &str = "SELECT version, content_hash FROM source_records WHERE municipality_id = $1 AND source = $2 \
         AND external_id = $3 ORDER BY version DESC LIMIT 1";
-    Ok(with_tx!(tx, |conn| sqlx::query_as::<_, (i64, Vec<u8>)>(SQL)
-        .bind(tenant.0)
-        .bind(source)
-        .bind(external_id)
-        .fetch_optional(conn)
-        .await?))
+    Ok(with_tx!(tx, |conn| sqlx::query_as::<_, (i64, Vec<u8>)>(
+        SQL
+    )
+    .bind(tenant.0)
+    .bind(source)
+    .bind(external_id)
+    .fetch_optional(conn)
+    .await?))
 }
 
 /// Column list for bulk inserts matching [`insert_row`].
@@ -89,7 +94,12 @@ pub const INSERT_COLUMNS: [&str; 12] = [
 ];
 
 /// The bound values of one row (for bulk loads that already know the version).
-pub fn insert_row(tenant: MunicipalityId, r: &NewSourceRecord<'_>, version: i64, hash: Vec<u8>) -> Vec<Arg> {
+pub fn insert_row(
+    tenant: MunicipalityId,
+    r: &NewSourceRecord<'_>,
+    version: i64,
+    hash: Vec<u8>,
+) -> Vec<Arg> {
     vec![
         Arg::Uuid(new_id()),
         Arg::Uuid(tenant.0),
@@ -107,15 +117,25 @@ pub fn insert_row(tenant: MunicipalityId, r: &NewSourceRecord<'_>, version: i64,
 }
 
 /// Stores the record as a new version unless its bytes equal the latest version.
-pub async fn put(tx: &mut Tx, tenant: MunicipalityId, r: &NewSourceRecord<'_>) -> DbResult<PutOutcome> {
+pub async fn put(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    r: &NewSourceRecord<'_>,
+) -> DbResult<PutOutcome> {
     let hash = content_hash(r.raw);
     let (version, outcome) = match latest(tx, tenant, r.source, r.external_id).await? {
         Some((_, h)) if h == hash => return Ok(PutOutcome::Unchanged),
         Some((v, _)) => (v + 1, PutOutcome::Changed { version: v + 1 }),
         None => (1, PutOutcome::New),
     };
-    crate::dialect::bulk_insert(tx, "source_records", &INSERT_COLUMNS, vec![insert_row(tenant, r, version, hash)], "")
-        .await?;
+    crate::dialect::bulk_insert(
+        tx,
+        "source_records",
+        &INSERT_COLUMNS,
+        vec![insert_row(tenant, r, version, hash)],
+        "",
+    )
+    .await?;
     Ok(outcome)
 }
 
@@ -169,15 +189,21 @@ impl Row {
 const COLUMNS: &str = "id, source, external_id, version, raw_deflate, donation_id, donor_id, import_id, sync_run_id, received_at";
 
 /// Every version received for a donation, oldest first.
-pub async fn for_donation(db: &Db, tenant: MunicipalityId, donation_id: Uuid) -> DbResult<Vec<SourceRecord>> {
+pub async fn for_donation(
+    db: &Db,
+    tenant: MunicipalityId,
+    donation_id: Uuid,
+) -> DbResult<Vec<SourceRecord>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM source_records WHERE municipality_id = $1 AND donation_id = $2 ORDER BY source, external_id, version"
     );
-    let rows = with_db!(db, |pool| sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(donation_id)
-        .fetch_all(pool)
-        .await?);
+    let rows = with_db!(db, |pool| sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(
+        sql
+    ))
+    .bind(tenant.0)
+    .bind(donation_id)
+    .fetch_all(pool)
+    .await?);
     rows.into_iter().map(Row::into_record).collect()
 }
 
@@ -191,12 +217,14 @@ pub async fn versions(
     let sql = format!(
         "SELECT {COLUMNS} FROM source_records WHERE municipality_id = $1 AND source = $2 AND external_id = $3 ORDER BY version"
     );
-    let rows = with_db!(db, |pool| sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(source)
-        .bind(external_id)
-        .fetch_all(pool)
-        .await?);
+    let rows = with_db!(db, |pool| sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(
+        sql
+    ))
+    .bind(tenant.0)
+    .bind(source)
+    .bind(external_id)
+    .fetch_all(pool)
+    .await?);
     rows.into_iter().map(Row::into_record).collect()
 }
 
@@ -213,7 +241,16 @@ pub async fn record_change(
     crate::dialect::bulk_insert(
         tx,
         "donation_changes",
-        &["id", "municipality_id", "donation_id", "at", "source", "actor", "summary", "fields"],
+        &[
+            "id",
+            "municipality_id",
+            "donation_id",
+            "at",
+            "source",
+            "actor",
+            "summary",
+            "fields",
+        ],
         vec![vec![
             Arg::Uuid(new_id()),
             Arg::Uuid(tenant.0),
@@ -241,12 +278,18 @@ pub struct DonationChange {
     pub fields: String,
 }
 
-pub async fn changes(db: &Db, tenant: MunicipalityId, donation_id: Uuid) -> DbResult<Vec<DonationChange>> {
+pub async fn changes(
+    db: &Db,
+    tenant: MunicipalityId,
+    donation_id: Uuid,
+) -> DbResult<Vec<DonationChange>> {
     const SQL: &str = "SELECT id, at, source, actor, summary, fields FROM donation_changes \
         WHERE municipality_id = $1 AND donation_id = $2 ORDER BY at";
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, DonationChange>(SQL)
-        .bind(tenant.0)
-        .bind(donation_id)
-        .fetch_all(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, DonationChange>(
+        SQL
+    )
+    .bind(tenant.0)
+    .bind(donation_id)
+    .fetch_all(pool)
+    .await?))
 }

@@ -53,12 +53,19 @@ async fn sqlite() -> TestDb {
     let db = Db::connect_sqlite(options, ConnectOptions { max_connections: 4 })
         .await
         .expect("open sqlite test db");
-    TestDb { db, url, _dir: Some(dir), pg: None }
+    TestDb {
+        db,
+        url,
+        _dir: Some(dir),
+        pg: None,
+    }
 }
 
 async fn postgres(admin_url: &str) -> TestDb {
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(admin_url).await.expect("connect to FURUSATO_TEST_DATABASE_URL");
+    let admin = sqlx::PgPool::connect(admin_url)
+        .await
+        .expect("connect to FURUSATO_TEST_DATABASE_URL");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(&admin)
         .await
@@ -74,7 +81,12 @@ async fn postgres(admin_url: &str) -> TestDb {
         .expect("open postgres test db");
     let sep = if admin_url.contains('?') { '&' } else { '?' };
     let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
-    TestDb { db, url, _dir: None, pg: Some((admin_url.to_string(), schema)) }
+    TestDb {
+        db,
+        url,
+        _dir: None,
+        pg: Some((admin_url.to_string(), schema)),
+    }
 }
 
 impl Drop for TestDb {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{with_db, Db, DbError, DbResult, MunicipalityId, new_id, now_utc};
+use crate::{Db, DbError, DbResult, MunicipalityId, new_id, now_utc, with_db};
 
 #[derive(Clone, Debug, sqlx::FromRow, Serialize)]
 pub struct User {
@@ -83,33 +83,41 @@ pub async fn insert(db: &Db, u: &NewUser) -> DbResult<User> {
             e
         });
     }
-    get(db, u.municipality_id, id).await?.ok_or(DbError::NotFound("user"))
+    get(db, u.municipality_id, id)
+        .await?
+        .ok_or(DbError::NotFound("user"))
 }
 
 /// Logins are unique across the install, so login works before the tenant is known.
 pub async fn find_by_login(db: &Db, login: &str) -> DbResult<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE login = $1");
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(sql))
-        .bind(login)
-        .fetch_optional(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, User>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(login)
+    .fetch_optional(pool)
+    .await?))
 }
 
 pub async fn get(db: &Db, tenant: MunicipalityId, id: Uuid) -> DbResult<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE municipality_id = $1 AND id = $2");
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, User>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?))
 }
 
 pub async fn list(db: &Db, tenant: MunicipalityId) -> DbResult<Vec<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE municipality_id = $1 ORDER BY login");
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .fetch_all(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, User>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .fetch_all(pool)
+    .await?))
 }
 
 /// Counts a failed password; sets `locked_until` when the caller decided to lock the account.
@@ -131,7 +139,12 @@ pub async fn record_failed_login(
 pub async fn record_login_success(db: &Db, id: Uuid) -> DbResult<()> {
     const SQL: &str = "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2, \
         updated_at = $2 WHERE id = $1";
-    with_db!(db, |pool| sqlx::query(SQL).bind(id).bind(now_utc()).execute(pool).await?.rows_affected());
+    with_db!(db, |pool| sqlx::query(SQL)
+        .bind(id)
+        .bind(now_utc())
+        .execute(pool)
+        .await?
+        .rows_affected());
     Ok(())
 }
 
@@ -230,13 +243,19 @@ pub async fn unlock(db: &Db, tenant: MunicipalityId, id: Uuid) -> DbResult<()> {
 }
 
 /// Replaces a user's recovery codes (SHA-256 hashes of high-entropy random codes).
-pub async fn replace_recovery_codes(db: &Db, user_id: Uuid, code_hashes: &[String]) -> DbResult<()> {
+pub async fn replace_recovery_codes(
+    db: &Db,
+    user_id: Uuid,
+    code_hashes: &[String],
+) -> DbResult<()> {
     let mut tx = db.begin().await?;
-    crate::with_tx!(&mut tx, |conn| sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user_id)
-        .execute(conn)
-        .await?
-        .rows_affected());
+    crate::with_tx!(&mut tx, |conn| sqlx::query(
+        "DELETE FROM recovery_codes WHERE user_id = $1"
+    )
+    .bind(user_id)
+    .execute(conn)
+    .await?
+    .rows_affected());
     const SQL: &str = "INSERT INTO recovery_codes (id, user_id, code_hash, used_at, created_at) \
         VALUES ($1, $2, $3, NULL, $4)";
     let now = now_utc();
@@ -269,19 +288,34 @@ pub async fn use_recovery_code(db: &Db, user_id: Uuid, code_hash: &str) -> DbRes
 /// Number of unused recovery codes.
 pub async fn recovery_codes_left(db: &Db, user_id: Uuid) -> DbResult<i64> {
     const SQL: &str = "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL";
-    Ok(with_db!(db, |pool| sqlx::query_scalar(SQL).bind(user_id).fetch_one(pool).await?))
+    Ok(with_db!(db, |pool| sqlx::query_scalar(SQL)
+        .bind(user_id)
+        .fetch_one(pool)
+        .await?))
 }
 
 /// Every stored TOTP secret (sealed), across municipalities: for key rotation.
 pub async fn sealed_totp_secrets(db: &Db) -> DbResult<Vec<(Uuid, Vec<u8>)>> {
-    const SQL: &str = "SELECT id, totp_secret_sealed FROM users WHERE totp_secret_sealed IS NOT NULL ORDER BY id";
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, (Uuid, Vec<u8>)>(SQL).fetch_all(pool).await?))
+    const SQL: &str =
+        "SELECT id, totp_secret_sealed FROM users WHERE totp_secret_sealed IS NOT NULL ORDER BY id";
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, (Uuid, Vec<u8>)>(
+        SQL
+    )
+    .fetch_all(pool)
+    .await?))
 }
 
 /// Replaces a sealed TOTP secret with its re-encrypted form (key rotation), if unchanged meanwhile.
 pub async fn reseal_totp_secret(db: &Db, id: Uuid, old: &[u8], new: &[u8]) -> DbResult<bool> {
-    const SQL: &str = "UPDATE users SET totp_secret_sealed = $3 WHERE id = $1 AND totp_secret_sealed = $2";
-    let n = with_db!(db, |pool| sqlx::query(SQL).bind(id).bind(old).bind(new).execute(pool).await?.rows_affected());
+    const SQL: &str =
+        "UPDATE users SET totp_secret_sealed = $3 WHERE id = $1 AND totp_secret_sealed = $2";
+    let n = with_db!(db, |pool| sqlx::query(SQL)
+        .bind(id)
+        .bind(old)
+        .bind(new)
+        .execute(pool)
+        .await?
+        .rows_affected());
     Ok(n == 1)
 }
 
@@ -324,7 +358,11 @@ pub async fn insert_tx(tx: &mut crate::Tx, u: &NewUser) -> DbResult<Uuid> {
 }
 
 fn one_user(n: u64) -> DbResult<()> {
-    if n == 0 { Err(DbError::NotFound("user")) } else { Ok(()) }
+    if n == 0 {
+        Err(DbError::NotFound("user"))
+    } else {
+        Ok(())
+    }
 }
 
 /// [`set_password`] inside the caller's transaction.
@@ -404,28 +442,37 @@ pub async fn clear_totp_tx(tx: &mut crate::Tx, tenant: MunicipalityId, id: Uuid)
         .await?
         .rows_affected());
     one_user(n)?;
-    crate::with_tx!(tx, |conn| sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?
-        .rows_affected());
+    crate::with_tx!(tx, |conn| sqlx::query(
+        "DELETE FROM recovery_codes WHERE user_id = $1"
+    )
+    .bind(id)
+    .execute(conn)
+    .await?
+    .rows_affected());
     Ok(())
 }
 
 /// Ends every session of a user inside the caller's transaction (password reset, disable, role
 /// change). Returns how many sessions ended.
 pub async fn end_sessions_tx(tx: &mut crate::Tx, id: Uuid) -> DbResult<u64> {
-    Ok(crate::with_tx!(tx, |conn| sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?
-        .rows_affected()))
+    Ok(crate::with_tx!(tx, |conn| sqlx::query(
+        "DELETE FROM sessions WHERE user_id = $1"
+    )
+    .bind(id)
+    .execute(conn)
+    .await?
+    .rows_affected()))
 }
 
 /// Accepts a TOTP time step once: true when `step` is newer than the last accepted one (a code
 /// cannot be replayed within its validity window).
 pub async fn accept_totp_step(db: &Db, id: Uuid, step: i64) -> DbResult<bool> {
     const SQL: &str = "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)";
-    let n = with_db!(db, |pool| sqlx::query(SQL).bind(id).bind(step).execute(pool).await?.rows_affected());
+    let n = with_db!(db, |pool| sqlx::query(SQL)
+        .bind(id)
+        .bind(step)
+        .execute(pool)
+        .await?
+        .rows_affected());
     Ok(n == 1)
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{with_db, with_tx, Db, DbResult, MunicipalityId, Tx, now_utc};
+use crate::{Db, DbResult, MunicipalityId, Tx, now_utc, with_db, with_tx};
 
 #[derive(Clone, Debug, sqlx::FromRow, Serialize)]
 pub struct VaultEntry {
@@ -57,7 +57,11 @@ pub const INSERT_COLUMNS: [&str; 12] = [
     "updated_at",
 ];
 
-pub fn insert_row(tenant: MunicipalityId, e: &NewVaultEntry<'_>, now: OffsetDateTime) -> Vec<crate::args::Arg> {
+pub fn insert_row(
+    tenant: MunicipalityId,
+    e: &NewVaultEntry<'_>,
+    now: OffsetDateTime,
+) -> Vec<crate::args::Arg> {
     use crate::args::Arg;
     vec![
         Arg::Uuid(e.id),
@@ -121,13 +125,15 @@ pub async fn get_for_owner(
     let sql = format!(
         "SELECT {COLUMNS} FROM vault_entries WHERE municipality_id = $1 AND owner_kind = $2 AND owner_id = $3 AND purpose = $4"
     );
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, VaultEntry>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(owner_kind)
-        .bind(owner_id)
-        .bind(purpose)
-        .fetch_optional(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, VaultEntry>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(owner_kind)
+    .bind(owner_id)
+    .bind(purpose)
+    .fetch_optional(pool)
+    .await?))
 }
 
 /// Entries whose blind index matches (exact lookup without decrypting anything).
@@ -140,26 +146,37 @@ pub async fn find_by_blind_index(
     let sql = format!(
         "SELECT {COLUMNS} FROM vault_entries WHERE municipality_id = $1 AND purpose = $2 AND blind_index = $3"
     );
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, VaultEntry>(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(purpose)
-        .bind(blind_index)
-        .fetch_all(pool)
-        .await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, VaultEntry>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(tenant.0)
+    .bind(purpose)
+    .bind(blind_index)
+    .fetch_all(pool)
+    .await?))
 }
 
 /// A batch of entries (any municipality) not sealed under `active_key`, for key rotation.
 pub async fn not_under_key(db: &Db, active_key: &str, limit: i64) -> DbResult<Vec<VaultEntry>> {
-    let sql = format!("SELECT {COLUMNS} FROM vault_entries WHERE key_id <> $1 ORDER BY id LIMIT $2");
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, VaultEntry>(sqlx::AssertSqlSafe(sql))
-        .bind(active_key)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?))
+    let sql =
+        format!("SELECT {COLUMNS} FROM vault_entries WHERE key_id <> $1 ORDER BY id LIMIT $2");
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, VaultEntry>(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .bind(active_key)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?))
 }
 
 /// Replaces the ciphertext of an entry (rotation), only if it is still under `old_key`.
-pub async fn reseal(tx: &mut Tx, id: Uuid, old_key: &str, new_key: &str, sealed: &[u8]) -> DbResult<bool> {
+pub async fn reseal(
+    tx: &mut Tx,
+    id: Uuid,
+    old_key: &str,
+    new_key: &str,
+    sealed: &[u8],
+) -> DbResult<bool> {
     const SQL: &str = "UPDATE vault_entries SET key_id = $3, sealed = $4, updated_at = $5 WHERE id = $1 AND key_id = $2";
     let n = with_tx!(tx, |conn| sqlx::query(SQL)
         .bind(id)
@@ -176,11 +193,18 @@ pub async fn reseal(tx: &mut Tx, id: Uuid, old_key: &str, new_key: &str, sealed:
 /// How many entries each key protects.
 pub async fn count_by_key(db: &Db) -> DbResult<Vec<(String, i64)>> {
     const SQL: &str = "SELECT key_id, COUNT(*) FROM vault_entries GROUP BY key_id ORDER BY key_id";
-    Ok(with_db!(db, |pool| sqlx::query_as::<_, (String, i64)>(SQL).fetch_all(pool).await?))
+    Ok(with_db!(db, |pool| sqlx::query_as::<_, (String, i64)>(SQL)
+        .fetch_all(pool)
+        .await?))
 }
 
 /// Deletes entries (crypto-erase: the ciphertext goes with the row; keys are kept for the others).
-pub async fn delete_for_owner(tx: &mut Tx, tenant: MunicipalityId, owner_kind: &str, owner_id: Uuid) -> DbResult<u64> {
+pub async fn delete_for_owner(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    owner_kind: &str,
+    owner_id: Uuid,
+) -> DbResult<u64> {
     const SQL: &str = "DELETE FROM vault_entries WHERE municipality_id = $1 AND owner_kind = $2 AND owner_id = $3";
     Ok(with_tx!(tx, |conn| sqlx::query(SQL)
         .bind(tenant.0)

@@ -21,7 +21,9 @@ fn entry(action: &str, target: &str) -> AuditEntry {
 async fn seeded(n: usize) -> furusato_db::testing::TestDb {
     let db = test_db().await;
     for i in 0..n {
-        let seq = audit::record(&db, &entry("donor.view", &format!("id-{i}"))).await.unwrap();
+        let seq = audit::record(&db, &entry("donor.view", &format!("id-{i}")))
+            .await
+            .unwrap();
         assert_eq!(seq, i as i64 + 1);
     }
     db
@@ -38,11 +40,13 @@ async fn an_untouched_log_verifies() {
 #[tokio::test]
 async fn an_updated_row_is_reported() {
     let db = seeded(5).await;
-    with_db!(&db.db, |pool| sqlx::query("UPDATE audit_log SET target_id = 'someone-else' WHERE seq = 3")
-        .execute(pool)
-        .await
-        .unwrap()
-        .rows_affected());
+    with_db!(&db.db, |pool| sqlx::query(
+        "UPDATE audit_log SET target_id = 'someone-else' WHERE seq = 3"
+    )
+    .execute(pool)
+    .await
+    .unwrap()
+    .rows_affected());
     let b = audit::verify(&db).await.unwrap().first_broken.unwrap();
     assert_eq!((b.seq, b.problem), (3, BrokenKind::Modified));
 }
@@ -50,7 +54,13 @@ async fn an_updated_row_is_reported() {
 #[tokio::test]
 async fn a_deleted_row_is_reported() {
     let db = seeded(5).await;
-    with_db!(&db.db, |pool| sqlx::query("DELETE FROM audit_log WHERE seq = 2").execute(pool).await.unwrap().rows_affected());
+    with_db!(&db.db, |pool| sqlx::query(
+        "DELETE FROM audit_log WHERE seq = 2"
+    )
+    .execute(pool)
+    .await
+    .unwrap()
+    .rows_affected());
     let b = audit::verify(&db).await.unwrap().first_broken.unwrap();
     assert_eq!((b.seq, b.problem), (3, BrokenKind::Missing { expected: 2 }));
 }
@@ -58,9 +68,21 @@ async fn a_deleted_row_is_reported() {
 #[tokio::test]
 async fn a_deleted_tail_is_reported() {
     let db = seeded(5).await;
-    with_db!(&db.db, |pool| sqlx::query("DELETE FROM audit_log WHERE seq >= 4").execute(pool).await.unwrap().rows_affected());
+    with_db!(&db.db, |pool| sqlx::query(
+        "DELETE FROM audit_log WHERE seq >= 4"
+    )
+    .execute(pool)
+    .await
+    .unwrap()
+    .rows_affected());
     let b = audit::verify(&db).await.unwrap().first_broken.unwrap();
-    assert_eq!(b.problem, BrokenKind::HeadMismatch { head_seq: 5, last_seq: 3 });
+    assert_eq!(
+        b.problem,
+        BrokenKind::HeadMismatch {
+            head_seq: 5,
+            last_seq: 3
+        }
+    );
 }
 
 #[tokio::test]
@@ -79,21 +101,28 @@ async fn a_rewritten_row_with_a_recomputed_hash_breaks_the_next_link() {
     )
     .await
     .unwrap();
-    assert!(rows.is_empty(), "install-wide entries are not in a tenant's view");
-    let mut forged: audit::AuditRow = with_db!(&db.db, |pool| sqlx::query_as::<_, audit::AuditRow>(
+    assert!(
+        rows.is_empty(),
+        "install-wide entries are not in a tenant's view"
+    );
+    let mut forged: audit::AuditRow = with_db!(&db.db, |pool| {
+        sqlx::query_as::<_, audit::AuditRow>(
         "SELECT seq, id, municipality_id, at, user_id, user_login, role, ip, action, target_kind, target_id, reason, detail, prev_hash, hash FROM audit_log WHERE seq = 2"
     )
     .fetch_one(pool)
     .await
-    .unwrap());
+    .unwrap()
+    });
     forged.target_id = "forged".into();
     let new_hash = forged.expected_hash().to_vec();
-    with_db!(&db.db, |pool| sqlx::query("UPDATE audit_log SET target_id = 'forged', hash = $1 WHERE seq = 2")
-        .bind(&new_hash)
-        .execute(pool)
-        .await
-        .unwrap()
-        .rows_affected());
+    with_db!(&db.db, |pool| sqlx::query(
+        "UPDATE audit_log SET target_id = 'forged', hash = $1 WHERE seq = 2"
+    )
+    .bind(&new_hash)
+    .execute(pool)
+    .await
+    .unwrap()
+    .rows_affected());
     let b = audit::verify(&db).await.unwrap().first_broken.unwrap();
     assert_eq!((b.seq, b.problem), (3, BrokenKind::ChainMismatch));
 }
@@ -104,7 +133,11 @@ async fn concurrent_appends_keep_one_chain() {
     let mut handles = vec![];
     for i in 0..20 {
         let db = db.db.clone();
-        handles.push(tokio::spawn(async move { audit::record(&db, &entry("donor.view", &format!("{i}"))).await.unwrap() }));
+        handles.push(tokio::spawn(async move {
+            audit::record(&db, &entry("donor.view", &format!("{i}")))
+                .await
+                .unwrap()
+        }));
     }
     let mut seqs = vec![];
     for h in handles {

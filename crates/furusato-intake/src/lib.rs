@@ -2,10 +2,10 @@
 //! records, donor matching across portals, and CSV exports. Parsing and the RMS client live in
 //! `furusato-portals`; storage in `furusato-db`; this crate connects them.
 
+pub mod direct;
 pub mod export;
-pub mod matching;
 pub mod imports;
+pub mod matching;
+pub mod payments;
 pub mod rakuten_sync;
 pub mod worker;
-pub mod payments;
-pub mod direct;

@@ -693,14 +693,19 @@ async fn resolve_batch(
         out.push(resolution);
     }
     // Donors first: sources and reviews refer to them.
-    furusato_db::dialect::bulk_insert(tx, "donors", &donors::INSERT_COLUMNS, donor_rows, "").await?;
-    furusato_db::dialect::bulk_insert(tx, "donor_sources",
+    furusato_db::dialect::bulk_insert(tx, "donors", &donors::INSERT_COLUMNS, donor_rows, "")
+        .await?;
+    furusato_db::dialect::bulk_insert(
+        tx,
+        "donor_sources",
         &store::SOURCE_INSERT_COLUMNS,
         source_rows,
         "",
     )
     .await?;
-    furusato_db::dialect::bulk_insert(tx, "match_reviews",
+    furusato_db::dialect::bulk_insert(
+        tx,
+        "match_reviews",
         &store::REVIEW_INSERT_COLUMNS,
         review_rows,
         "",

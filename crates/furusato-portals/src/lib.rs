@@ -1,3 +1,3 @@
 //! furusato-portals
-pub mod rakuten;
 pub mod csv_import;
+pub mod rakuten;

@@ -9,21 +9,21 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use axum::Router;
 use axum::extract::{ConnectInfo, MatchedPath, RawPathParams, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::MethodRouter;
-use axum::Router;
+use furusato_db::MunicipalityId;
 use furusato_db::audit::{self, AuditEntry};
 use furusato_db::users::User;
-use furusato_db::MunicipalityId;
 use furusato_domain::Role;
 use serde::Serialize;
 use time::Duration;
 use uuid::Uuid;
 
-use crate::error::{error_page, AppError};
+use crate::error::{AppError, error_page};
 use crate::session;
 use crate::state::AppState;
 
@@ -79,11 +79,15 @@ pub fn allows(role: Role, my_number_handler: bool, p: Permission) -> bool {
     use Permission::*;
     use Role::*;
     match p {
-        Dashboard | LedgerRead => matches!(role, City | CityAdmin | Operator | OperatorAdmin | Auditor),
+        Dashboard | LedgerRead => {
+            matches!(role, City | CityAdmin | Operator | OperatorAdmin | Auditor)
+        }
         LedgerWrite | IntakeRun => matches!(role, Operator | OperatorAdmin),
         IntakeSettings => matches!(role, OperatorAdmin),
         Export => matches!(role, City | CityAdmin | Operator | OperatorAdmin),
-        MyNumberReveal => my_number_handler && matches!(role, City | CityAdmin | Operator | OperatorAdmin),
+        MyNumberReveal => {
+            my_number_handler && matches!(role, City | CityAdmin | Operator | OperatorAdmin)
+        }
         MyNumberWrite => my_number_handler && matches!(role, Operator | OperatorAdmin),
         AuditRead => matches!(role, Auditor | CityAdmin),
         UserAdmin => matches!(role, CityAdmin | OperatorAdmin),
@@ -142,7 +146,11 @@ pub struct Routes {
 
 impl Routes {
     pub fn new(state: AppState) -> Self {
-        Routes { router: Router::new(), specs: Vec::new(), state }
+        Routes {
+            router: Router::new(),
+            specs: Vec::new(),
+            state,
+        }
     }
 
     /// Registers `method_router` (built with `get(handler)`, `post(handler)` …; one method per call)
@@ -156,7 +164,14 @@ impl Routes {
         action: &'static str,
         method_router: MethodRouter<AppState>,
     ) -> &mut Self {
-        let spec = RouteSpec { method, path, access, audit, action, api: path.starts_with("/api/") };
+        let spec = RouteSpec {
+            method,
+            path,
+            access,
+            audit,
+            action,
+            api: path.starts_with("/api/"),
+        };
         let guarded = method_router.route_layer(axum::middleware::from_fn_with_state(
             (self.state.clone(), spec.clone()),
             guard,
@@ -194,7 +209,11 @@ impl CurrentUser {
 
     /// The partner a partner user is scoped to.
     pub fn partner_id(&self) -> Option<Uuid> {
-        if self.role == Role::Partner { self.user.partner_id } else { None }
+        if self.role == Role::Partner {
+            self.user.partner_id
+        } else {
+            None
+        }
     }
 
     /// An audit entry pre-filled with who and from where.
@@ -215,8 +234,15 @@ impl CurrentUser {
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CurrentUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<CurrentUser>().cloned().ok_or(AppError::Forbidden)
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<CurrentUser>()
+            .cloned()
+            .ok_or(AppError::Forbidden)
     }
 }
 
@@ -231,7 +257,10 @@ impl axum::extract::FromRequestParts<AppState> for ClientIp {
         parts: &mut axum::http::request::Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
         Ok(ClientIp(client_ip(state, &parts.headers, peer)))
     }
 }
@@ -257,15 +286,24 @@ pub fn client_ip(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>
 }
 
 fn deny(spec: &RouteSpec, err: AppError) -> Response {
-    if spec.api { err.into_json_response() } else { err.into_response() }
+    if spec.api {
+        err.into_json_response()
+    } else {
+        err.into_response()
+    }
 }
 
 fn to_login(spec: &RouteSpec, uri: &axum::http::Uri, notice: Option<&str>) -> Response {
     if spec.api {
-        let body = serde_json::json!({"error": "Unauthorized", "message": "ログインしてください。"});
+        let body =
+            serde_json::json!({"error": "Unauthorized", "message": "ログインしてください。"});
         return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
     }
-    let next = if spec.method == Method::GET { uri.path_and_query().map(|p| p.as_str()).unwrap_or("/") } else { "/" };
+    let next = if spec.method == Method::GET {
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    } else {
+        "/"
+    };
     let mut target = format!("/login?next={}", urlencode(next));
     if let Some(n) = notice {
         target.push_str("&notice=");
@@ -289,7 +327,10 @@ pub async fn guard(
         return next.run(req).await;
     }
     let matched = req.extensions().get::<MatchedPath>().cloned();
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
     let ip = client_ip(&state, req.headers(), peer);
     let Some(token) = session::token_from_headers(req.headers()) else {
         return to_login(&spec, req.uri(), None);
@@ -321,7 +362,9 @@ pub async fn guard(
         record_denial(&state, &user, role, ip, &spec, "access.ip_denied", &params).await;
         return deny(
             &spec,
-            AppError::BadRequest("このネットワークからは利用できません。許可された場所から接続してください。".into()),
+            AppError::BadRequest(
+                "このネットワークからは利用できません。許可された場所から接続してください。".into(),
+            ),
         );
     }
     // Second factor: pending sessions may only reach the TOTP step (and logout).
@@ -366,9 +409,19 @@ pub async fn guard(
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if unsafe_method {
         let (parts, body) = req.into_parts();
-        let (ok, body) = session::check_csrf(&parts, body, &sess.csrf_token, state.settings.max_upload_mb).await;
+        let (ok, body) =
+            session::check_csrf(&parts, body, &sess.csrf_token, state.settings.max_upload_mb).await;
         if !ok {
-            record_denial(&state, &user, role, ip, &spec, "access.csrf_rejected", &params).await;
+            record_denial(
+                &state,
+                &user,
+                role,
+                ip,
+                &spec,
+                "access.csrf_rejected",
+                &params,
+            )
+            .await;
             return deny(&spec, AppError::Csrf);
         }
         req = Request::from_parts(parts, body);
@@ -416,9 +469,10 @@ pub async fn guard(
     }
     let mut response = response;
     // Pages and API answers with personal data must not be kept by shared browsers or proxies.
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     response
 }
 
@@ -438,7 +492,11 @@ async fn record_denial(
     action: &str,
     params: &RawPathParams,
 ) {
-    let target_id = params.iter().find(|(k, _)| *k == "id").map(|(_, v)| v.to_string()).unwrap_or_default();
+    let target_id = params
+        .iter()
+        .find(|(k, _)| *k == "id")
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default();
     let entry = AuditEntry {
         municipality_id: Some(user.tenant()),
         user_id: Some(user.id),

@@ -97,7 +97,11 @@ pub fn error_page(status: StatusCode, message: String) -> Response {
         429 => "アクセスが集中しています",
         _ => "エラーが発生しました",
     };
-    let page = ErrorPage { status: status.as_u16(), title, message };
+    let page = ErrorPage {
+        status: status.as_u16(),
+        title,
+        message,
+    };
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(_) => (status, "エラーが発生しました").into_response(),

@@ -18,9 +18,9 @@ pub mod state;
 
 use std::net::SocketAddr;
 
+use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -41,18 +41,22 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let router = router
         .fallback(|| async { error::AppError::NotFound })
         .with_state(state)
-        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| -> Response {
-            // Never show a panic to the user (and never log its payload: it could hold data).
-            tracing::error!("a request handler panicked");
-            error::error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "システムエラーが発生しました。時間をおいて再度お試しください。".into(),
-            )
-        }))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
-            // Log the path only: query strings may carry search terms (names, phone numbers).
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-        }))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| -> Response {
+                // Never show a panic to the user (and never log its payload: it could hold data).
+                tracing::error!("a request handler panicked");
+                error::error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "システムエラーが発生しました。時間をおいて再度お試しください。".into(),
+                )
+            },
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
+                // Log the path only: query strings may carry search terms (names, phone numbers).
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
@@ -61,7 +65,10 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
@@ -72,7 +79,13 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::STRICT_TRANSPORT_SECURITY,
-            if tls { Some(HeaderValue::from_static("max-age=31536000; includeSubDomains")) } else { None },
+            if tls {
+                Some(HeaderValue::from_static(
+                    "max-age=31536000; includeSubDomains",
+                ))
+            } else {
+                None
+            },
         ));
     (router, specs)
 }
@@ -84,7 +97,10 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (router, _) = app(state);
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -36,18 +36,26 @@ pub fn new_secret(state: &AppState, user: &User) -> AppResult<(Vec<u8>, String, 
     let mut secret = vec![0u8; 20];
     rand::rng().fill_bytes(&mut secret);
     let totp = totp_for(secret.clone(), &user.login)?;
-    let url = totp.to_url().map_err(|e| AppError::Other(anyhow::anyhow!("totp url: {e}")))?;
+    let url = totp
+        .to_url()
+        .map_err(|e| AppError::Other(anyhow::anyhow!("totp url: {e}")))?;
     let base32 = Secret::from(secret.clone()).to_base32();
     let sealed = ring.seal(&secret, &furusato_vault::aad(PURPOSE, user.id.as_bytes()));
     Ok((sealed.into_bytes(), url, base32))
 }
 
 /// The otpauth URL and base32 secret of the user's stored (not yet confirmed) secret.
-pub fn describe_sealed(state: &AppState, user: &User, sealed: &[u8]) -> AppResult<(String, String)> {
+pub fn describe_sealed(
+    state: &AppState,
+    user: &User,
+    sealed: &[u8],
+) -> AppResult<(String, String)> {
     let secret = open_secret(state, user, sealed)?;
     let base32 = Secret::from(secret.to_vec()).to_base32();
     let totp = totp_for(secret.to_vec(), &user.login)?;
-    let url = totp.to_url().map_err(|e| AppError::Other(anyhow::anyhow!("totp url: {e}")))?;
+    let url = totp
+        .to_url()
+        .map_err(|e| AppError::Other(anyhow::anyhow!("totp url: {e}")))?;
     Ok((url, base32))
 }
 
@@ -58,7 +66,11 @@ fn open_secret(
 ) -> AppResult<furusato_vault::Zeroizing<Vec<u8>>> {
     let ring = keyring(state)?;
     ring.open(sealed, &furusato_vault::aad(PURPOSE, user.id.as_bytes()))
-        .map_err(|_| AppError::Other(anyhow::anyhow!("the TOTP secret of a user cannot be decrypted")))
+        .map_err(|_| {
+            AppError::Other(anyhow::anyhow!(
+                "the TOTP secret of a user cannot be decrypted"
+            ))
+        })
 }
 
 fn open(state: &AppState, user: &User, sealed: &[u8]) -> AppResult<Totp> {
@@ -67,8 +79,16 @@ fn open(state: &AppState, user: &User, sealed: &[u8]) -> AppResult<Totp> {
 }
 
 /// Checks a 6-digit code against a sealed secret; returns the matched time step.
-pub fn check_code(state: &AppState, user: &User, sealed: &[u8], code: &str) -> AppResult<Option<u64>> {
-    let code: String = code.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+pub fn check_code(
+    state: &AppState,
+    user: &User,
+    sealed: &[u8],
+    code: &str,
+) -> AppResult<Option<u64>> {
+    let code: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
     let code = furusato_domain::normalize::normalize_digits(&code);
     if code.len() != 6 {
         return Ok(None);
@@ -77,7 +97,12 @@ pub fn check_code(state: &AppState, user: &User, sealed: &[u8], code: &str) -> A
 }
 
 /// Checks a code and accepts its time step only once (no replay within the 90-second window).
-pub async fn accept_code(state: &AppState, user: &User, sealed: &[u8], code: &str) -> AppResult<bool> {
+pub async fn accept_code(
+    state: &AppState,
+    user: &User,
+    sealed: &[u8],
+    code: &str,
+) -> AppResult<bool> {
     match check_code(state, user, sealed, code)? {
         Some(step) => Ok(users::accept_totp_step(&state.db, user.id, step as i64).await?),
         None => Ok(false),
@@ -106,7 +131,10 @@ pub fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
         .map(|_| {
             let mut b = [0u8; 10];
             rng.fill_bytes(&mut b);
-            let s: String = b.iter().map(|x| ALPHABET[(*x as usize) % ALPHABET.len()] as char).collect();
+            let s: String = b
+                .iter()
+                .map(|x| ALPHABET[(*x as usize) % ALPHABET.len()] as char)
+                .collect();
             format!("{}-{}", &s[..5], &s[5..])
         })
         .collect();
@@ -121,12 +149,15 @@ pub fn recovery_hash(code: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    hex::encode(Sha256::digest(format!("furusato-recovery:{norm}").as_bytes()))
+    hex::encode(Sha256::digest(
+        format!("furusato-recovery:{norm}").as_bytes(),
+    ))
 }
 
 /// An SVG QR code of `text` as a data: URI for an <img> (no script, allowed by the CSP).
 pub fn qr_data_uri(text: &str) -> AppResult<String> {
-    let code = qrcode::QrCode::new(text.as_bytes()).map_err(|e| AppError::Other(anyhow::anyhow!("qr: {e}")))?;
+    let code = qrcode::QrCode::new(text.as_bytes())
+        .map_err(|e| AppError::Other(anyhow::anyhow!("qr: {e}")))?;
     let svg = code
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(220, 220)

@@ -41,7 +41,12 @@ const AREAS: &[(&str, &str, Permission)] = &[
 
 impl Layout {
     /// The layout for `user` on the page at `path`.
-    pub async fn new(state: &AppState, user: &CurrentUser, title: impl Into<String>, path: &str) -> Layout {
+    pub async fn new(
+        state: &AppState,
+        user: &CurrentUser,
+        title: impl Into<String>,
+        path: &str,
+    ) -> Layout {
         let municipality_name = furusato_db::municipalities::get(&state.db, user.tenant)
             .await
             .map(|m| m.name)
@@ -52,7 +57,11 @@ impl Layout {
             .map(|(href, label, _)| NavItem {
                 href,
                 label,
-                active: if *href == "/" { path == "/" } else { path.starts_with(href) },
+                active: if *href == "/" {
+                    path == "/"
+                } else {
+                    path.starts_with(href)
+                },
             })
             .collect();
         Layout {

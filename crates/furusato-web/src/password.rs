@@ -21,7 +21,9 @@ pub fn check_strength(password: &str, login: &str) -> Result<(), String> {
         password.chars().any(|c| !c.is_ascii_alphanumeric()),
     ];
     if classes.iter().filter(|b| **b).count() < 3 {
-        return Err("パスワードには英大文字・英小文字・数字・記号のうち3種類以上を含めてください。".into());
+        return Err(
+            "パスワードには英大文字・英小文字・数字・記号のうち3種類以上を含めてください。".into(),
+        );
     }
     Ok(())
 }
@@ -39,7 +41,9 @@ pub fn verify(password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
+    Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
 }
 
 pub async fn hash_async(password: String) -> anyhow::Result<String> {
@@ -47,7 +51,9 @@ pub async fn hash_async(password: String) -> anyhow::Result<String> {
 }
 
 pub async fn verify_async(password: String, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || verify(&password, &phc)).await.unwrap_or(false)
+    tokio::task::spawn_blocking(move || verify(&password, &phc))
+        .await
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -44,8 +44,10 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
 /// `Set-Cookie` value for a new session.
 pub fn set_cookie(token: &str, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"))
-        .expect("cookie is ASCII")
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"
+    ))
+    .expect("cookie is ASCII")
 }
 
 /// `Set-Cookie` value that removes the session cookie.
@@ -75,7 +77,11 @@ fn query_param(parts: &Parts, name: &str) -> Option<String> {
 /// back) to read the `_csrf` field; other bodies must carry the header or the query parameter.
 /// Returns whether the token matched and the body to continue with.
 pub async fn check_csrf(parts: &Parts, body: Body, expected: &str, max_mb: usize) -> (bool, Body) {
-    if let Some(h) = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()) {
+    if let Some(h) = parts
+        .headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+    {
         return (constant_time_eq(h.as_bytes(), expected.as_bytes()), body);
     }
     if let Some(q) = query_param(parts, "_csrf") {

@@ -50,7 +50,9 @@ impl Default for WebSettings {
 impl WebSettings {
     /// Whether `role` must have a second factor.
     pub fn totp_required(&self, role: Role) -> bool {
-        self.totp_required_roles.iter().any(|r| r == role.as_str() || r == "all")
+        self.totp_required_roles
+            .iter()
+            .any(|r| r == role.as_str() || r == "all")
     }
 
     /// Whether a user of `role` may connect from `ip`.
@@ -69,7 +71,11 @@ impl WebSettings {
         if self.lockout_threshold <= 0 || self.lockout_minutes <= 0 {
             return Err("lockout_threshold and lockout_minutes must be positive".into());
         }
-        for r in self.totp_required_roles.iter().filter(|r| r.as_str() != "all") {
+        for r in self
+            .totp_required_roles
+            .iter()
+            .filter(|r| r.as_str() != "all")
+        {
             if Role::parse(r).is_err() {
                 return Err(format!("totp_required_roles: unknown role {r:?}"));
             }

@@ -22,7 +22,11 @@ pub struct App {
 
 impl AppState {
     pub fn new(db: Db, settings: WebSettings, keyring: Option<Arc<Keyring>>) -> Self {
-        AppState(Arc::new(App { db, settings, keyring }))
+        AppState(Arc::new(App {
+            db,
+            settings,
+            keyring,
+        }))
     }
 }
 

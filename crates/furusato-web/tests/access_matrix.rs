@@ -31,11 +31,35 @@ enum Who {
 }
 use Who::*;
 
-const EVERYONE: &[Who] = &[City, CityHandler, CityAdmin, Operator, OperatorHandler, OperatorAdmin, Partner, Auditor];
-const READERS: &[Who] = &[City, CityHandler, CityAdmin, Operator, OperatorHandler, OperatorAdmin, Auditor];
+const EVERYONE: &[Who] = &[
+    City,
+    CityHandler,
+    CityAdmin,
+    Operator,
+    OperatorHandler,
+    OperatorAdmin,
+    Partner,
+    Auditor,
+];
+const READERS: &[Who] = &[
+    City,
+    CityHandler,
+    CityAdmin,
+    Operator,
+    OperatorHandler,
+    OperatorAdmin,
+    Auditor,
+];
 const WRITERS: &[Who] = &[Operator, OperatorHandler, OperatorAdmin];
 const OPS_ADMIN: &[Who] = &[OperatorAdmin];
-const EXPORTERS: &[Who] = &[City, CityHandler, CityAdmin, Operator, OperatorHandler, OperatorAdmin];
+const EXPORTERS: &[Who] = &[
+    City,
+    CityHandler,
+    CityAdmin,
+    Operator,
+    OperatorHandler,
+    OperatorAdmin,
+];
 const HANDLERS: &[Who] = &[CityHandler, OperatorHandler];
 const HANDLER_WRITERS: &[Who] = &[OperatorHandler];
 const AUDITORS: &[Who] = &[CityAdmin, Auditor];
@@ -129,8 +153,16 @@ const MATRIX: &[(&str, &str, Rule)] = &[
     ("GET", "/intake/rakuten/runs/{id}", Only(WRITERS)),
     ("GET", "/intake/rakuten/mappings", Only(WRITERS)),
     ("POST", "/intake/rakuten/mappings", Only(OPS_ADMIN)),
-    ("POST", "/intake/rakuten/mappings/{id}/delete", Only(OPS_ADMIN)),
-    ("POST", "/intake/rakuten/mappings/reevaluate", Only(OPS_ADMIN)),
+    (
+        "POST",
+        "/intake/rakuten/mappings/{id}/delete",
+        Only(OPS_ADMIN),
+    ),
+    (
+        "POST",
+        "/intake/rakuten/mappings/reevaluate",
+        Only(OPS_ADMIN),
+    ),
     ("GET", "/intake/matching", Only(WRITERS)),
     ("POST", "/intake/matching/{id}/merge", Only(WRITERS)),
     ("POST", "/intake/matching/{id}/reject", Only(WRITERS)),
@@ -153,13 +185,20 @@ const MATRIX: &[(&str, &str, Rule)] = &[
     ("GET", "/intake/payments/records", Only(WRITERS)),
     ("GET", "/intake/payments/records/{id}", Only(WRITERS)),
     ("POST", "/intake/payments/records/{id}/match", Only(WRITERS)),
-    ("POST", "/intake/payments/records/{id}/ignore", Only(WRITERS)),
+    (
+        "POST",
+        "/intake/payments/records/{id}/ignore",
+        Only(WRITERS),
+    ),
     ("GET", "/intake/payments/{id}", Only(WRITERS)),
     ("POST", "/intake/payments/{id}/commit", Only(WRITERS)),
 ];
 
 fn rule_for(method: &str, path: &str) -> Option<&'static Rule> {
-    MATRIX.iter().find(|(m, p, _)| *m == method && *p == path).map(|(_, _, r)| r)
+    MATRIX
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == path)
+        .map(|(_, _, r)| r)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,27 +206,41 @@ async fn every_route_has_a_matrix_entry_and_every_entry_a_route() {
     let app = TestApp::spawn().await;
     let state = furusato_web::AppState::new(app.db.clone(), Default::default(), None);
     let (_, specs) = furusato_web::app(state);
-    let registered: BTreeSet<(String, String)> =
-        specs.iter().map(|s| (s.method.to_string(), s.path.to_string())).collect();
+    let registered: BTreeSet<(String, String)> = specs
+        .iter()
+        .map(|s| (s.method.to_string(), s.path.to_string()))
+        .collect();
     let missing: Vec<_> = registered
         .iter()
         .filter(|(m, p)| rule_for(m, p).is_none())
         .collect();
-    assert!(missing.is_empty(), "routes without an access-matrix entry: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "routes without an access-matrix entry: {missing:?}"
+    );
     let stale: Vec<_> = MATRIX
         .iter()
         .filter(|(m, p, _)| !registered.contains(&(m.to_string(), p.to_string())))
         .map(|(m, p, _)| format!("{m} {p}"))
         .collect();
-    assert!(stale.is_empty(), "matrix entries for routes that do not exist: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "matrix entries for routes that do not exist: {stale:?}"
+    );
     // The route's declared access agrees with the matrix's kind of rule.
     for s in &specs {
         let rule = rule_for(s.method.as_str(), s.path).expect("checked above");
         match (rule, s.access) {
             (Public, furusato_web::access::Access::Public) => {}
-            (Users, furusato_web::access::Access::LoggedIn | furusato_web::access::Access::MfaPending) => {}
+            (
+                Users,
+                furusato_web::access::Access::LoggedIn | furusato_web::access::Access::MfaPending,
+            ) => {}
             (Only(_), furusato_web::access::Access::Perm(_)) => {}
-            _ => panic!("{} {}: declared {:?} but the matrix says otherwise", s.method, s.path, s.access),
+            _ => panic!(
+                "{} {}: declared {:?} but the matrix says otherwise",
+                s.method, s.path, s.access
+            ),
         }
     }
 }
@@ -204,14 +257,26 @@ struct Seeded {
 
 async fn seed(app: &TestApp) -> Seeded {
     let t = app.tenant();
-    let donor_id = app.add_donor(t, support::donor("行列", "試験", "ギョウレツ", "シケン")).await;
-    let (donation, _) = app.add_donation(t, support::donation(donor_id, date(2026, 11, 1))).await;
+    let donor_id = app
+        .add_donor(t, support::donor("行列", "試験", "ギョウレツ", "シケン"))
+        .await;
+    let (donation, _) = app
+        .add_donation(t, support::donation(donor_id, date(2026, 11, 1)))
+        .await;
     let partner_a = app.add_partner(t, "PA", "事業者A").await;
     let partner_b = app.add_partner(t, "PB", "事業者B").await;
     let (gift_a, ver_a) = app.add_gift(t, partner_a, "SD9001", "牛たん").await;
     let (gift_b, ver_b) = app.add_gift(t, partner_b, "SD9002", "笹かま").await;
     let ship = app
-        .add_ship_to(t, donation, 1, NewShipTo { name: "送付 先子".into(), ..Default::default() })
+        .add_ship_to(
+            t,
+            donation,
+            1,
+            NewShipTo {
+                name: "送付 先子".into(),
+                ..Default::default()
+            },
+        )
         .await;
     let line = |gift, ver, code: &str| NewDonationItem {
         gift_id: Some(gift),
@@ -222,11 +287,19 @@ async fn seed(app: &TestApp) -> Seeded {
         amount: Some(10_000),
         ship_to_id: Some(ship),
     };
-    let partner_line = app.add_item(t, donation, 1, line(gift_a, ver_a, "SD9001")).await;
-    let other_partner_line = app.add_item(t, donation, 2, line(gift_b, ver_b, "SD9002")).await;
+    let partner_line = app
+        .add_item(t, donation, 1, line(gift_a, ver_a, "SD9001"))
+        .await;
+    let other_partner_line = app
+        .add_item(t, donation, 2, line(gift_b, ver_b, "SD9002"))
+        .await;
     let o = app.other_tenant();
-    let other_city_donor = app.add_donor(o, support::donor("他市", "住人", "タシ", "ジュウニン")).await;
-    let (other_city_donation, _) = app.add_donation(o, support::donation(other_city_donor, date(2026, 11, 2))).await;
+    let other_city_donor = app
+        .add_donor(o, support::donor("他市", "住人", "タシ", "ジュウニン"))
+        .await;
+    let (other_city_donation, _) = app
+        .add_donation(o, support::donation(other_city_donor, date(2026, 11, 2)))
+        .await;
     let a_user = app.create_user(t, "matrix-target", Role::City, None).await;
     let _ = partner_a;
     Seeded {
@@ -269,11 +342,21 @@ async fn login_who(app: &TestApp, who: Who, partner: uuid::Uuid) -> (String, Cli
     };
     let login = format!("matrix-{who:?}").to_lowercase();
     let partner_id = (role == Role::Partner).then_some(partner);
-    let u = app.create_user(app.tenant(), &login, role, partner_id).await;
+    let u = app
+        .create_user(app.tenant(), &login, role, partner_id)
+        .await;
     if handler {
-        furusato_db::users::update_access(&app.db, app.tenant(), u.id, role.as_str(), None, true, false)
-            .await
-            .expect("grant");
+        furusato_db::users::update_access(
+            &app.db,
+            app.tenant(),
+            u.id,
+            role.as_str(),
+            None,
+            true,
+            false,
+        )
+        .await
+        .expect("grant");
     }
     (login.clone(), app.login(&login, PASSWORD).await)
 }
@@ -345,7 +428,11 @@ async fn every_cell_of_the_role_route_matrix() {
             }
         }
     }
-    assert!(failures.is_empty(), "access matrix mismatches:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "access matrix mismatches:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -360,17 +447,31 @@ async fn anonymous_requests_reach_only_public_routes() {
         if matches!(rule, Public) || spec.method.as_str() != "GET" {
             continue;
         }
-        let resp = client.get(app.url(&concrete(spec.path, &s))).send().await.unwrap();
+        let resp = client
+            .get(app.url(&concrete(spec.path, &s)))
+            .send()
+            .await
+            .unwrap();
         if spec.path.starts_with("/api/") {
             assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{}", spec.path);
         } else {
-            assert!(resp.status().is_redirection(), "{}: {}", spec.path, resp.status());
+            assert!(
+                resp.status().is_redirection(),
+                "{}: {}",
+                spec.path,
+                resp.status()
+            );
             let to = resp.headers()["location"].to_str().unwrap().to_string();
             assert!(to.starts_with("/login"), "{} redirects to {to}", spec.path);
         }
     }
     // Writes without a session never run either.
-    let resp = client.post(app.url("/donations/new")).form(&[("amount", "1")]).send().await.unwrap();
+    let resp = client
+        .post(app.url("/donations/new"))
+        .form(&[("amount", "1")])
+        .send()
+        .await
+        .unwrap();
     assert!(resp.status().is_redirection());
 }
 
@@ -397,14 +498,32 @@ async fn rows_of_another_city_or_partner_are_not_found() {
         }
     }
     let (_, partner) = login_who(&app, Partner, partner_a).await;
-    let own = partner.get(app.url(&format!("/partner/orders/{}", s.partner_line))).send().await.unwrap();
+    let own = partner
+        .get(app.url(&format!("/partner/orders/{}", s.partner_line)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(own.status(), StatusCode::OK);
     let other = partner
         .get(app.url(&format!("/partner/orders/{}", s.other_partner_line)))
         .send()
         .await
         .unwrap();
-    assert_eq!(other.status(), StatusCode::NOT_FOUND, "partner A must not see partner B's line");
-    let list = partner.get(app.url("/partner/orders")).send().await.unwrap().text().await.unwrap();
-    assert!(list.contains("SD9001") && !list.contains("SD9002"), "partner list is scoped");
+    assert_eq!(
+        other.status(),
+        StatusCode::NOT_FOUND,
+        "partner A must not see partner B's line"
+    );
+    let list = partner
+        .get(app.url("/partner/orders"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains("SD9001") && !list.contains("SD9002"),
+        "partner list is scoped"
+    );
 }

@@ -2,9 +2,9 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use furusato_db::{audit, sessions, users};
 use serde::Deserialize;
 
@@ -39,7 +39,9 @@ async fn account_page(
     notice: Option<String>,
     error: Option<String>,
 ) -> AppResult<AccountPage> {
-    let layout = Layout::new(state, user, "アカウント", "/account").await.with_notice(notice);
+    let layout = Layout::new(state, user, "アカウント", "/account")
+        .await
+        .with_notice(notice);
     let recovery_left = users::recovery_codes_left(&state.db, user.user.id).await?;
     Ok(AccountPage {
         layout,
@@ -65,7 +67,9 @@ pub async fn show(
     let notice = match q.done.as_deref() {
         Some("totp") => Some("二要素認証を有効にしました。".to_string()),
         Some("totp_off") => Some("二要素認証を無効にしました。".to_string()),
-        _ if q.must_change.is_some() => Some("管理者がパスワードを再設定しました。新しいパスワードを設定してください。".to_string()),
+        _ if q.must_change.is_some() => Some(
+            "管理者がパスワードを再設定しました。新しいパスワードを設定してください。".to_string(),
+        ),
         _ => None,
     };
     account_page(&state, &user, notice, None).await
@@ -84,21 +88,32 @@ pub async fn change_password(
     Form(form): Form<PasswordForm>,
 ) -> AppResult<Response> {
     let fail = |msg: &str| msg.to_string();
-    let error = if !crate::password::verify_async(form.current.clone(), user.user.password_hash.clone()).await {
-        Some(fail("現在のパスワードが違います。"))
-    } else if form.new_password != form.confirm {
-        Some(fail("新しいパスワードと確認用のパスワードが一致しません。"))
-    } else if form.new_password == form.current {
-        Some(fail("現在と同じパスワードは設定できません。"))
-    } else {
-        crate::password::check_strength(&form.new_password, &user.user.login).err()
-    };
+    let error =
+        if !crate::password::verify_async(form.current.clone(), user.user.password_hash.clone())
+            .await
+        {
+            Some(fail("現在のパスワードが違います。"))
+        } else if form.new_password != form.confirm {
+            Some(fail("新しいパスワードと確認用のパスワードが一致しません。"))
+        } else if form.new_password == form.current {
+            Some(fail("現在と同じパスワードは設定できません。"))
+        } else {
+            crate::password::check_strength(&form.new_password, &user.user.login).err()
+        };
     if let Some(e) = error {
-        return Ok(account_page(&state, &user, None, Some(e)).await?.into_response());
+        return Ok(account_page(&state, &user, None, Some(e))
+            .await?
+            .into_response());
     }
     let hash = crate::password::hash_async(form.new_password).await?;
     users::set_password(&state.db, user.tenant, user.user.id, &hash, false).await?;
-    audit::record(&state.db, &user.audit("account.password_change").target("user", user.user.id)).await?;
+    audit::record(
+        &state.db,
+        &user
+            .audit("account.password_change")
+            .target("user", user.user.id),
+    )
+    .await?;
     // Every session of the user ends: log in again with the new password.
     sessions::delete_for_user(&state.db, user.user.id).await?;
     let mut resp = Redirect::to("/login?notice=password").into_response();
@@ -139,10 +154,13 @@ pub async fn totp_show(
             (url, secret)
         }
     };
-    let notice = q
-        .required
-        .map(|_| "この役割では二要素認証が必須です。認証アプリを登録してから利用を続けてください。".to_string());
-    let layout = Layout::new(&state, &user, "二要素認証の設定", "/account").await.with_notice(notice);
+    let notice = q.required.map(|_| {
+        "この役割では二要素認証が必須です。認証アプリを登録してから利用を続けてください。"
+            .to_string()
+    });
+    let layout = Layout::new(&state, &user, "二要素認証の設定", "/account")
+        .await
+        .with_notice(notice);
     Ok(TotpEnrolPage {
         layout,
         qr: mfa::qr_data_uri(&url)?,
@@ -154,7 +172,11 @@ pub async fn totp_show(
 }
 
 fn group4(s: &str) -> String {
-    s.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
+    s.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Deserialize)]
@@ -190,7 +212,13 @@ pub async fn totp_confirm(
     users::replace_recovery_codes(&state.db, user.user.id, &hashes).await?;
     // The current session has just proven the factor.
     sessions::set_mfa_passed(&state.db, &user.session_hash).await?;
-    audit::record(&state.db, &user.audit("account.totp_enable").target("user", user.user.id)).await?;
+    audit::record(
+        &state.db,
+        &user
+            .audit("account.totp_enable")
+            .target("user", user.user.id),
+    )
+    .await?;
     let layout = Layout::new(&state, &user, "二要素認証の設定", "/account")
         .await
         .with_notice(Some("二要素認証を有効にしました。".into()));
@@ -209,11 +237,19 @@ pub async fn totp_confirm(
 /// Turns the second factor off (not allowed for roles that require it).
 pub async fn totp_disable(State(state): State<AppState>, user: CurrentUser) -> AppResult<Response> {
     if state.settings.totp_required(user.role) {
-        return Err(AppError::BadRequest("この役割では二要素認証を無効にできません。".into()));
+        return Err(AppError::BadRequest(
+            "この役割では二要素認証を無効にできません。".into(),
+        ));
     }
     users::set_totp(&state.db, user.tenant, user.user.id, None, false).await?;
     users::replace_recovery_codes(&state.db, user.user.id, &[]).await?;
-    audit::record(&state.db, &user.audit("account.totp_disable").target("user", user.user.id)).await?;
+    audit::record(
+        &state.db,
+        &user
+            .audit("account.totp_disable")
+            .target("user", user.user.id),
+    )
+    .await?;
     let mut resp = Redirect::to("/account?done=totp_off").into_response();
     resp.extensions_mut().insert(Audited);
     Ok(resp)

@@ -2,10 +2,10 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use furusato_db::audit::{self, AuditEntry};
 use furusato_db::{sessions, users};
 use furusato_domain::Role;
@@ -22,7 +22,8 @@ use crate::state::AppState;
 /// not tell whether a login exists.
 fn dummy_hash() -> String {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| crate::password::hash(&session::random_token()).unwrap_or_default()).clone()
+    HASH.get_or_init(|| crate::password::hash(&session::random_token()).unwrap_or_default())
+        .clone()
 }
 
 const LOGIN_CSRF_COOKIE: &str = "furusato_login_csrf";
@@ -45,11 +46,18 @@ pub struct LoginQuery {
 
 fn notice_text(code: Option<&str>) -> Option<String> {
     match code? {
-        "timeout" => Some("一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。".into()),
+        "timeout" => Some(
+            "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。".into(),
+        ),
         "expired" => Some("ログインの有効期限が切れました。もう一度ログインしてください。".into()),
-        "locked" => Some("アカウントが利用できない状態のため、ログアウトしました。管理者に連絡してください。".into()),
+        "locked" => Some(
+            "アカウントが利用できない状態のため、ログアウトしました。管理者に連絡してください。"
+                .into(),
+        ),
         "logout" => Some("ログアウトしました。".into()),
-        "password" => Some("パスワードを変更しました。新しいパスワードでログインしてください。".into()),
+        "password" => {
+            Some("パスワードを変更しました。新しいパスワードでログインしてください。".into())
+        }
         _ => None,
     }
 }
@@ -57,7 +65,12 @@ fn notice_text(code: Option<&str>) -> Option<String> {
 /// Only local paths are accepted as the post-login destination (no open redirect).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.starts_with("/login") => {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.starts_with("/login") =>
+        {
             n.to_string()
         }
         _ => "/".to_string(),
@@ -70,7 +83,11 @@ fn login_csrf_from(headers: &HeaderMap) -> Option<String> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|s| s.split(';'))
-        .filter_map(|p| p.trim().strip_prefix(LOGIN_CSRF_COOKIE).and_then(|r| r.strip_prefix('=')))
+        .filter_map(|p| {
+            p.trim()
+                .strip_prefix(LOGIN_CSRF_COOKIE)
+                .and_then(|r| r.strip_prefix('='))
+        })
         .map(str::to_string)
         .next()
 }
@@ -134,7 +151,9 @@ pub async fn login_submit(
     // Login CSRF: the form must come from our own login page (double-submit cookie).
     let cookie_token = login_csrf_from(&headers);
     if cookie_token.is_none() || cookie_token.as_deref() != Some(form._login_csrf.as_str()) {
-        return Ok(fail("画面の有効期限が切れました。もう一度ログインしてください。"));
+        return Ok(fail(
+            "画面の有効期限が切れました。もう一度ログインしてください。",
+        ));
     }
     if login.is_empty() || form.password.is_empty() {
         return Ok(fail("ログインIDとパスワードを入力してください。"));
@@ -165,31 +184,64 @@ pub async fn login_submit(
     };
     if let Some(until) = user.locked_until.filter(|t| *t > now) {
         let minutes = ((until - now).whole_seconds() + 59) / 60;
-        audit::record(&state.db, &AuditEntry { action: "login.locked".into(), ..base.clone() }).await?;
+        audit::record(
+            &state.db,
+            &AuditEntry {
+                action: "login.locked".into(),
+                ..base.clone()
+            },
+        )
+        .await?;
         return Ok(fail(&format!(
             "ログインに続けて失敗したため、アカウントをロックしています。{minutes}分後に再度お試しいただくか、管理者に解除を依頼してください。"
         )));
     }
     if user.disabled {
-        audit::record(&state.db, &AuditEntry { action: "login.disabled".into(), ..base.clone() }).await?;
-        return Ok(fail("このアカウントは利用停止中です。管理者に連絡してください。"));
+        audit::record(
+            &state.db,
+            &AuditEntry {
+                action: "login.disabled".into(),
+                ..base.clone()
+            },
+        )
+        .await?;
+        return Ok(fail(
+            "このアカウントは利用停止中です。管理者に連絡してください。",
+        ));
     }
     let Ok(role) = Role::parse(&user.role) else {
         return Err(AppError::Forbidden);
     };
     if !state.settings.ip_allowed(role, ip) {
-        audit::record(&state.db, &AuditEntry { action: "login.ip_denied".into(), ..base.clone() }).await?;
-        return Ok(fail("このネットワークからはログインできません。許可された場所から接続してください。"));
+        audit::record(
+            &state.db,
+            &AuditEntry {
+                action: "login.ip_denied".into(),
+                ..base.clone()
+            },
+        )
+        .await?;
+        return Ok(fail(
+            "このネットワークからはログインできません。許可された場所から接続してください。",
+        ));
     }
     if !crate::password::verify_async(form.password.clone(), user.password_hash.clone()).await {
         let failures = user.failed_logins + 1;
         let lock = (failures >= state.settings.lockout_threshold)
             .then(|| now + Duration::minutes(state.settings.lockout_minutes));
         users::record_failed_login(&state.db, user.id, lock).await?;
-        let action = if lock.is_some() { "login.lockout" } else { "login.failure" };
+        let action = if lock.is_some() {
+            "login.lockout"
+        } else {
+            "login.failure"
+        };
         audit::record(
             &state.db,
-            &AuditEntry { action: action.into(), detail: serde_json::json!({"failures": failures}), ..base.clone() },
+            &AuditEntry {
+                action: action.into(),
+                detail: serde_json::json!({"failures": failures}),
+                ..base.clone()
+            },
         )
         .await?;
         if lock.is_some() {
@@ -204,7 +256,10 @@ pub async fn login_submit(
     let token = session::random_token();
     let hash = session::hash_token(&token);
     let csrf = session::random_token();
-    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     sessions::create(
         &state.db,
         &sessions::NewSession {
@@ -219,7 +274,14 @@ pub async fn login_submit(
         },
     )
     .await?;
-    audit::record(&state.db, &AuditEntry { action: "login.success".into(), ..base }).await?;
+    audit::record(
+        &state.db,
+        &AuditEntry {
+            action: "login.success".into(),
+            ..base
+        },
+    )
+    .await?;
     let target = if user.totp_enabled {
         format!("/login/totp?next={}", crate::access::urlencode(&next))
     } else if user.must_change_password {
@@ -228,14 +290,20 @@ pub async fn login_submit(
         next
     };
     let mut resp = Redirect::to(&target).into_response();
-    resp.headers_mut().append(header::SET_COOKIE, session::set_cookie(&token, state.settings.tls));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        session::set_cookie(&token, state.settings.tls),
+    );
     Ok(resp)
 }
 
 pub async fn logout(State(state): State<AppState>, user: CurrentUser) -> AppResult<Response> {
     sessions::delete(&state.db, &user.session_hash).await?;
     let mut resp = Redirect::to("/login?notice=logout").into_response();
-    resp.headers_mut().append(header::SET_COOKIE, session::clear_cookie(state.settings.tls));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        session::clear_cookie(state.settings.tls),
+    );
     Ok(resp)
 }
 
@@ -248,7 +316,11 @@ pub struct TotpStepPage {
 }
 
 pub async fn totp_form(user: CurrentUser, Query(q): Query<LoginQuery>) -> TotpStepPage {
-    TotpStepPage { csrf: user.csrf_token, next: safe_next(q.next.as_deref()), error: None }
+    TotpStepPage {
+        csrf: user.csrf_token,
+        next: safe_next(q.next.as_deref()),
+        error: None,
+    }
 }
 
 #[derive(Deserialize)]
@@ -272,24 +344,44 @@ pub async fn totp_submit(
         let lock = (failures >= state.settings.lockout_threshold)
             .then(|| now + Duration::minutes(state.settings.lockout_minutes));
         users::record_failed_login(&state.db, user.user.id, lock).await?;
-        audit::record(&state.db, &base.clone().detail(serde_json::json!({"result": "failure"}))).await?;
+        audit::record(
+            &state.db,
+            &base
+                .clone()
+                .detail(serde_json::json!({"result": "failure"})),
+        )
+        .await?;
         if lock.is_some() {
             sessions::delete(&state.db, &user.session_hash).await?;
             let mut resp = Redirect::to("/login?notice=locked").into_response();
-            resp.headers_mut().append(header::SET_COOKIE, session::clear_cookie(state.settings.tls));
+            resp.headers_mut().append(
+                header::SET_COOKIE,
+                session::clear_cookie(state.settings.tls),
+            );
             return Ok(resp);
         }
         return Ok(TotpStepPage {
             csrf: user.csrf_token,
             next,
-            error: Some("確認コードが違います。認証アプリに表示されている6桁の数字を入力してください。".into()),
+            error: Some(
+                "確認コードが違います。認証アプリに表示されている6桁の数字を入力してください。"
+                    .into(),
+            ),
         }
         .into_response());
     }
     users::record_login_success(&state.db, user.user.id).await?;
     sessions::set_mfa_passed(&state.db, &user.session_hash).await?;
-    audit::record(&state.db, &base.detail(serde_json::json!({"result": "success"}))).await?;
-    let target = if user.user.must_change_password { "/account?must_change=1".to_string() } else { next };
+    audit::record(
+        &state.db,
+        &base.detail(serde_json::json!({"result": "success"})),
+    )
+    .await?;
+    let target = if user.user.must_change_password {
+        "/account?must_change=1".to_string()
+    } else {
+        next
+    };
     let mut resp = Redirect::to(&target).into_response();
     resp.extensions_mut().insert(crate::access::Audited);
     Ok(resp)

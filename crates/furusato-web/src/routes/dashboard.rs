@@ -7,13 +7,13 @@ use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use furusato_db::dashboard::{self, MonthFigure, PortalFigure};
-use furusato_domain::{jst, Portal, Yen};
+use furusato_domain::{Portal, Yen, jst};
 use serde::Deserialize;
 use time::{Date, Month};
 
 use crate::access::{CurrentUser, Permission};
 use crate::error::AppResult;
-use crate::page::{fmt_count, Layout};
+use crate::page::{Layout, fmt_count};
 use crate::state::AppState;
 
 /// "/" sends each user to the start page of their role.
@@ -89,7 +89,13 @@ fn months_of(from: Date, to: Date) -> Vec<(i32, Month)> {
     out
 }
 
-fn period(title: String, from: Date, to: Date, months: Vec<MonthFigure>, portals: Vec<PortalFigure>) -> Period {
+fn period(
+    title: String,
+    from: Date,
+    to: Date,
+    months: Vec<MonthFigure>,
+    portals: Vec<PortalFigure>,
+) -> Period {
     let max = months.iter().map(|m| m.amount).max().unwrap_or(0).max(1);
     let rows = months_of(from, to)
         .into_iter()
@@ -112,7 +118,9 @@ fn period(title: String, from: Date, to: Date, months: Vec<MonthFigure>, portals
         .map(|p| PortalRow {
             label: match p.portal.as_deref() {
                 None => "直接（振込・窓口など）".to_string(),
-                Some(s) => Portal::parse(s).map(|p| p.label_ja().to_string()).unwrap_or_else(|_| s.to_string()),
+                Some(s) => Portal::parse(s)
+                    .map(|p| p.label_ja().to_string())
+                    .unwrap_or_else(|_| s.to_string()),
             },
             count: fmt_count(p.count),
             amount: Yen::new(p.amount).to_string(),
@@ -125,7 +133,11 @@ fn period(title: String, from: Date, to: Date, months: Vec<MonthFigure>, portals
         .collect();
     Period {
         title,
-        range: format!("{} 〜 {}", jst::format_date_ja(from), jst::format_date_ja(to)),
+        range: format!(
+            "{} 〜 {}",
+            jst::format_date_ja(from),
+            jst::format_date_ja(to)
+        ),
         months: rows,
         portals: portal_rows,
         total_count: fmt_count(total_count),
@@ -140,7 +152,9 @@ pub async fn show(
 ) -> AppResult<DashboardPage> {
     let today = jst::today_jst();
     let current_fy = jst::fiscal_year(today);
-    let fy = q.fy.filter(|y| (2000..=2100).contains(y)).unwrap_or(current_fy);
+    let fy =
+        q.fy.filter(|y| (2000..=2100).contains(y))
+            .unwrap_or(current_fy);
     let (fy_from, fy_to) = jst::fiscal_year_range(fy);
     let year = today.year();
     let cal_from = Date::from_calendar_date(year, Month::January, 1).expect("valid date");

@@ -402,7 +402,11 @@ pub async fn list(
         }
     }
     if user.can(Permission::Export) && !result.items.is_empty() {
-        page.export_href = Some(crate::routes::donors::page_href("/donations/export", &params, 1));
+        page.export_href = Some(crate::routes::donors::page_href(
+            "/donations/export",
+            &params,
+            1,
+        ));
     }
     page.pager = Some(Pager::new(&result, "/donations", &params));
     Ok(page)
@@ -483,8 +487,14 @@ pub async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> AppResult<DonationPage> {
     let id = parse_id(&id)?;
+    let notice = match QueryParams::parse(raw.as_deref()).get("notice") {
+        Some("created") => Some("寄附を登録しました。".to_string()),
+        Some("payment") => Some("入金状況を更新しました。".to_string()),
+        _ => None,
+    };
     let db = &state.db;
     let x = donations::get(db, user.tenant, id)
         .await?
@@ -577,7 +587,8 @@ pub async fn show(
         format!("寄附 {}", x.donation_number),
         "/donations",
     )
-    .await;
+    .await
+    .with_notice(notice);
     Ok(DonationPage {
         layout,
         d: view,

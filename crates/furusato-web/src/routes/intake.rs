@@ -35,6 +35,8 @@ pub struct IntakePage {
     last_run: Option<(String, &'static str, &'static str)>,
     rakuten_warnings: Vec<String>,
     open_reviews: i64,
+    /// Donor pairs waiting in the matching review queue.
+    pending_matches: i64,
 }
 
 /// `GET /intake`
@@ -59,11 +61,13 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> AppResult
     let rakuten_warnings = crate::notices::rakuten_warnings(db, user.tenant, jst::now_jst()).await;
     let open_reviews =
         intake_sync::open_review_count(db, user.tenant, rakuten_sync::PORTAL).await?;
+    let pending_matches = furusato_db::matching::pending_count(db, user.tenant).await?;
     let layout = Layout::new(&state, &user, "取込", "/intake").await;
     Ok(IntakePage {
         layout,
         last_run,
         rakuten_warnings,
         open_reviews,
+        pending_matches,
     })
 }
