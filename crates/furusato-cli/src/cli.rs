@@ -120,7 +120,7 @@ pub enum DataCommand {
 #[derive(Subcommand, Debug)]
 pub enum MunicipalityCommand {
     /// Register a municipality.
-    Add(MunicipalityAdd),
+    Add(Box<MunicipalityAdd>),
     /// List municipalities.
     List,
 }

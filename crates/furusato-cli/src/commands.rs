@@ -682,14 +682,13 @@ async fn doctor(g: &Global) -> anyhow::Result<ExitCode> {
                 };
                 let mut msg = format!("active key {} from {from}", ring.active_key_id());
                 let mut warn = false;
-                if let config::KeySource::File(p) = &source {
-                    if furusato_vault::keyfile::permissions_too_open(p).unwrap_or(false) {
+                if let config::KeySource::File(p) = &source
+                    && furusato_vault::keyfile::permissions_too_open(p).unwrap_or(false) {
                         msg.push_str("; the file is readable by other users: chmod 600 it");
                         warn = true;
                     }
-                }
-                if let Some(db) = &db {
-                    if let Ok(counts) = furusato_db::vault::count_by_key(db).await {
+                if let Some(db) = &db
+                    && let Ok(counts) = furusato_db::vault::count_by_key(db).await {
                         let missing: Vec<_> = counts
                             .iter()
                             .filter(|(k, _)| {
@@ -705,7 +704,6 @@ async fn doctor(g: &Global) -> anyhow::Result<ExitCode> {
                             return finish(checks);
                         }
                     }
-                }
                 checks.push(("vault keys", if warn { Check::Warn(msg) } else { Check::Ok(msg) }));
             }
             Ok(None) => {}

@@ -482,7 +482,7 @@ pub async fn sample(db: &Db, tenant: MunicipalityId, n: i64) -> DbResult<Vec<Don
             .bind(tenant.0)
             .fetch(pool);
         while let Some(id) = rows.try_next().await? {
-            if i % step == 0 && (ids.len() as i64) < n {
+            if i.is_multiple_of(step) && (ids.len() as i64) < n {
                 ids.push(id);
             }
             i += 1;

@@ -275,8 +275,7 @@ pub fn client_ip(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .filter(|v| !v.trim().is_empty())
-            .next_back()
+            .rfind(|v| !v.trim().is_empty())
             .and_then(|v| v.trim().parse().ok())
         {
             return ip;
@@ -399,11 +398,11 @@ pub async fn guard(
             Redirect::to("/account?must_change=1").into_response()
         };
     }
-    if let Access::Perm(p) = spec.access {
-        if !allows(role, user.my_number_handler, p) {
-            record_denial(&state, &user, role, ip, &spec, "access.denied", &params).await;
-            return deny(&spec, AppError::Forbidden);
-        }
+    if let Access::Perm(p) = spec.access
+        && !allows(role, user.my_number_handler, p)
+    {
+        record_denial(&state, &user, role, ip, &spec, "access.denied", &params).await;
+        return deny(&spec, AppError::Forbidden);
     }
     // CSRF: every state-changing request carries the session's token (form field, header or query).
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);

@@ -31,10 +31,10 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
         let Ok(s) = value.to_str() else { continue };
         for pair in s.split(';') {
             let pair = pair.trim();
-            if let Some(v) = pair.strip_prefix(COOKIE).and_then(|r| r.strip_prefix('=')) {
-                if !v.is_empty() {
-                    return Some(v.to_string());
-                }
+            if let Some(v) = pair.strip_prefix(COOKIE).and_then(|r| r.strip_prefix('='))
+                && !v.is_empty()
+            {
+                return Some(v.to_string());
             }
         }
     }

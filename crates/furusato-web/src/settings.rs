@@ -18,7 +18,8 @@ pub struct WebSettings {
     pub lockout_threshold: i64,
     /// …for this many minutes (an admin can unlock earlier).
     pub lockout_minutes: i64,
-    /// Roles that must use a second factor (TOTP). Default: every role that sees personal data.
+    /// Roles that must use a second factor (TOTP). Default: none (the demo and a first start must work
+    /// without enrolment); production configurations list every role that sees personal data.
     pub totp_required_roles: Vec<String>,
     /// Per-role CIDR allow-lists, e.g. `partner = ["203.0.113.0/24"]`. A role not listed may log in
     /// from anywhere.

@@ -144,7 +144,7 @@ async fn serve_screens_for_a_browser() {
             d.prefecture = place.1.into();
             d.city = place.2.into();
             d.address1 = format!("{}{}-{}-{}", place.3, 1 + n % 4, 1 + n % 9, 1 + n % 20);
-            d.address2 = if n % 3 == 0 {
+            d.address2 = if n.is_multiple_of(3) {
                 format!("グランドメゾン{}0{}", n % 9 + 1, n % 5 + 1)
             } else {
                 String::new()
@@ -192,7 +192,7 @@ async fn serve_screens_for_a_browser() {
                             n * 10 + k
                         )
                     }),
-                    amount: if n % 17 == 0 {
+                    amount: if n.is_multiple_of(17) {
                         None
                     } else {
                         Some(10_000 * (1 + (n % 5) as i64))
@@ -204,11 +204,11 @@ async fn serve_screens_for_a_browser() {
                     },
                     payment_status: status.into(),
                     received_on: (status == "paid").then_some(on),
-                    onestop_wanted: n % 2 == 0,
+                    onestop_wanted: n.is_multiple_of(2),
                     ..donation(donor_id, on)
                 };
                 let (id, _) = app.add_donation(t, x).await;
-                let ship = if n % 4 == 0 {
+                let ship = if n.is_multiple_of(4) {
                     Some(
                         app.add_ship_to(
                             t,
@@ -228,7 +228,7 @@ async fn serve_screens_for_a_browser() {
                 } else {
                     None
                 };
-                let g = if n % 5 == 0 { gift2 } else { gift };
+                let g = if n.is_multiple_of(5) { gift2 } else { gift };
                 app.add_item(
                     t,
                     id,
@@ -236,12 +236,12 @@ async fn serve_screens_for_a_browser() {
                     NewDonationItem {
                         gift_id: Some(g.0),
                         gift_version_id: Some(g.1),
-                        gift_code: if n % 5 == 0 {
+                        gift_code: if n.is_multiple_of(5) {
                             "SD0002".into()
                         } else {
                             "SD0001".into()
                         },
-                        name: if n % 5 == 0 {
+                        name: if n.is_multiple_of(5) {
                             "笹かまぼこ 20枚".into()
                         } else {
                             "仙台名物 厚切り牛タン 500g".into()

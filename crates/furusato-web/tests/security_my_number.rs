@@ -470,9 +470,18 @@ async fn a_seeded_number_leaves_no_trace_in_the_database_file_the_logs_or_any_ex
         };
         let reason = "漏えい検査のための出力";
         let resp = if spec.method == reqwest::Method::GET {
-            let q: String = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("reason", reason)
-                .finish();
+            // The list exports start the download on a confirmed form (reason, token); the
+            // donor export needs a search like its list.
+            let csrf = app.csrf(client, "/account").await;
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("reason", reason)
+                .append_pair("confirm", "1")
+                .append_pair("encoding", "utf8")
+                .append_pair("_csrf", &csrf);
+            if spec.path.starts_with("/donors") {
+                q.append_pair("kana", "タカハシ");
+            }
+            let q = q.finish();
             client
                 .get(app.url(&format!("{}?{q}", spec.path)))
                 .send()
@@ -482,7 +491,29 @@ async fn a_seeded_number_leaves_no_trace_in_the_database_file_the_logs_or_any_ex
             post_form(&app, client, spec.path, &[("reason", reason)]).await
         };
         let status = resp.status();
+        let is_csv = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/csv"));
         let body = resp.bytes().await.unwrap();
+        assert!(
+            status == StatusCode::OK && is_csv,
+            "{} {} answered {status} without a CSV: {}",
+            spec.method,
+            spec.path,
+            String::from_utf8_lossy(&body)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        );
+        if spec.path.starts_with("/donors") || spec.path.starts_with("/donations") {
+            assert!(
+                String::from_utf8_lossy(&body).contains("高橋"),
+                "{} exports the seeded donor",
+                spec.path
+            );
+        }
         assert_absent(
             &format!("the export {} {}", spec.method, spec.path),
             &body,

@@ -197,15 +197,25 @@ pub async fn totp_confirm(
     }
     if !mfa::accept_code(&state, &user.user, &sealed, &form.code).await? {
         let (url, secret) = mfa::describe_sealed(&state, &user.user, &sealed)?;
+        // Recorded as what it was (a refused code), not as the enrolment the route stands for.
+        audit::record(
+            &state.db,
+            &user
+                .audit("account.totp_rejected")
+                .target("user", user.user.id),
+        )
+        .await?;
         let layout = Layout::new(&state, &user, "二要素認証の設定", "/account").await;
-        return Ok(TotpEnrolPage {
+        let mut resp = TotpEnrolPage {
             layout,
             qr: mfa::qr_data_uri(&url)?,
             secret: group4(&secret),
             error: Some("確認コードが違います。認証アプリの時刻設定を確認し、表示中の6桁を入力してください。".into()),
             recovery_codes: vec![],
         }
-        .into_response());
+        .into_response();
+        resp.extensions_mut().insert(Audited);
+        return Ok(resp);
     }
     let (codes, hashes) = mfa::new_recovery_codes();
     users::set_totp(&state.db, user.tenant, user.user.id, Some(&sealed), true).await?;

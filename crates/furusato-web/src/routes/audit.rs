@@ -82,6 +82,7 @@ pub fn action_label(action: &str) -> Option<&'static str> {
         "account.password_change" => "パスワードの変更",
         "account.totp_enable" => "二要素認証の登録",
         "account.totp_disable" => "二要素認証の解除",
+        "account.totp_rejected" => "二要素認証の登録（確認コード不一致）",
         "donor.view" => "寄附者の閲覧",
         "donor.search" => "寄附者の検索",
         "donor.create" => "寄附者の登録",

@@ -44,7 +44,7 @@ pub struct LoginQuery {
     notice: Option<String>,
 }
 
-fn notice_text(code: Option<&str>) -> Option<String> {
+fn notice_text(settings: &crate::WebSettings, code: Option<&str>) -> Option<String> {
     match code? {
         "timeout" => Some(
             "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。".into(),
@@ -54,6 +54,10 @@ fn notice_text(code: Option<&str>) -> Option<String> {
             "アカウントが利用できない状態のため、ログアウトしました。管理者に連絡してください。"
                 .into(),
         ),
+        "totp_locked" => Some(format!(
+            "確認コードを続けて間違えたため、アカウントをロックしました。{}分後に再度お試しいただくか、管理者に解除を依頼してください。",
+            settings.lockout_minutes
+        )),
         "logout" => Some("ログアウトしました。".into()),
         "password" => {
             Some("パスワードを変更しました。新しいパスワードでログインしてください。".into())
@@ -112,7 +116,7 @@ pub async fn login_form(State(state): State<AppState>, Query(q): Query<LoginQuer
             next: safe_next(q.next.as_deref()),
             login: String::new(),
             login_csrf: session::random_token(),
-            notice: notice_text(q.notice.as_deref()),
+            notice: notice_text(&state.settings, q.notice.as_deref()),
             error: None,
         },
     )
@@ -344,16 +348,28 @@ pub async fn totp_submit(
         let lock = (failures >= state.settings.lockout_threshold)
             .then(|| now + Duration::minutes(state.settings.lockout_minutes));
         users::record_failed_login(&state.db, user.user.id, lock).await?;
+        // A wrong code that reaches the threshold locks the account like a wrong password does,
+        // and is recorded as the same `login.lockout`.
+        let entry = if lock.is_some() {
+            AuditEntry {
+                action: "login.lockout".into(),
+                ..base.clone()
+            }
+        } else {
+            base.clone()
+        };
         audit::record(
             &state.db,
-            &base
-                .clone()
-                .detail(serde_json::json!({"result": "failure"})),
+            &entry.detail(serde_json::json!({
+                "result": "failure",
+                "factor": "totp",
+                "failures": failures,
+            })),
         )
         .await?;
         if lock.is_some() {
             sessions::delete(&state.db, &user.session_hash).await?;
-            let mut resp = Redirect::to("/login?notice=locked").into_response();
+            let mut resp = Redirect::to("/login?notice=totp_locked").into_response();
             resp.headers_mut().append(
                 header::SET_COOKIE,
                 session::clear_cookie(state.settings.tls),
