@@ -29,6 +29,35 @@ pub struct SearchBenchArgs {
     pub queries: usize,
 }
 
+/// Addresses for generated people: Japan Post's postal-code file when given (the spread of real
+/// donors over some 120,000 postal codes), else furusato-synth's built-in set of about 100 areas.
+/// The built-in set crowds thousands of people into each postal code, which makes donor matching
+/// (candidates are looked up by postal code) far slower than it is with real data.
+pub fn address_book(
+    postal: Option<&std::path::Path>,
+) -> anyhow::Result<furusato_synth::AddressBook> {
+    use anyhow::Context;
+    let Some(path) = postal else {
+        return Ok(furusato_synth::AddressBook::builtin());
+    };
+    let file = furusato_refdata::import::read_source(path)
+        .with_context(|| format!("cannot read the postal-code file {}", path.display()))?;
+    let parsed = furusato_refdata::postal::parse(&file.bytes)
+        .with_context(|| format!("{} is not a Japan Post postal-code file", path.display()))?;
+    let seeds = parsed
+        .records
+        .into_iter()
+        .map(|r| furusato_synth::AddressSeed {
+            postal_code: r.postal_code,
+            prefecture: r.prefecture,
+            city: r.city,
+            town: r.town,
+            town_kana: r.town_kana,
+        });
+    furusato_synth::AddressBook::from_seeds(seeds)
+        .map_err(|e| anyhow::anyhow!("{}: no usable addresses: {e}", path.display()))
+}
+
 pub async fn run(g: &Global, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Search(a) => crate::bench_search::run(g, &a).await,

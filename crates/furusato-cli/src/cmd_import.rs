@@ -30,7 +30,7 @@ pub struct ImportCsvArgs {
     /// Municipality code (e.g. 041009).
     #[arg(long)]
     pub municipality: String,
-    /// `choice`, `redhouse`, or the name of a saved column mapping (取込調整).
+    /// `choice`, `redhorse`, or the name of a saved column mapping (取込調整).
     #[arg(long)]
     pub profile: String,
     /// Portal of the donations when the file does not say (レッドホース layout): rakuten, choice,
@@ -77,6 +77,10 @@ pub struct BenchCsvImportArgs {
     /// Keep the generated CSV and database in this directory instead of a temporary one.
     #[arg(long)]
     pub keep_in: Option<PathBuf>,
+    /// Japan Post's postal-code file (utf_ken_all.csv, KEN_ALL.CSV or the .zip) for the donors'
+    /// addresses [default: furusato-synth's ~100 built-in areas, which crowd matching].
+    #[arg(long)]
+    pub postal: Option<PathBuf>,
 }
 
 pub async fn run(g: &Global, cmd: ImportCommand) -> anyhow::Result<ExitCode> {
@@ -330,12 +334,17 @@ fn reset_peak() {
 }
 
 /// Writes `rows` donations in the ふるさとチョイス layout, CP932, CRLF. Returns the file size.
-fn generate(path: &Path, rows: usize, seed: u64) -> anyhow::Result<u64> {
-    use furusato_synth::{AddressBook, Generator, LedgerParams, default_gifts};
+fn generate(
+    path: &Path,
+    rows: usize,
+    seed: u64,
+    addresses: furusato_synth::AddressBook,
+) -> anyhow::Result<u64> {
+    use furusato_synth::{Generator, LedgerParams, default_gifts};
     use time::macros::date;
     let gifts = default_gifts();
     let donors = (rows * 7 / 10).max(1);
-    let plan = Generator::new(seed, AddressBook::builtin())
+    let plan = Generator::new(seed, addresses)
         .generate_ledger(LedgerParams::new(
             donors,
             rows,
@@ -494,7 +503,18 @@ pub async fn bench(_g: &Global, args: BenchCsvImportArgs) -> anyhow::Result<Exit
     );
 
     let t = Instant::now();
-    let size = generate(&csv_path, rows, args.seed)?;
+    let addresses = crate::cmd_bench::address_book(args.postal.as_deref())?;
+    println!(
+        "addresses: {}",
+        match &args.postal {
+            Some(p) => format!("{} areas from {}", addresses.len(), p.display()),
+            None => format!(
+                "{} built-in areas (give --postal for real spread)",
+                addresses.len()
+            ),
+        }
+    );
+    let size = generate(&csv_path, rows, args.seed, addresses)?;
     println!(
         "generated {} in {:.1} s (not counted below)",
         mb(size),

@@ -3,6 +3,7 @@
 //! peak memory against the mock).
 
 use std::io::BufRead;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
@@ -108,6 +109,10 @@ pub struct RmsMockArgs {
     /// Use the mock's small built-in list of people instead of furusato-synth's.
     #[arg(long)]
     pub builtin_people: bool,
+    /// Japan Post's postal-code file for the generated people's addresses [default:
+    /// furusato-synth's ~100 built-in areas].
+    #[arg(long)]
+    pub postal: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -141,6 +146,10 @@ pub struct BenchIntakeArgs {
     /// Use the mock's small built-in list of people instead of furusato-synth's.
     #[arg(long)]
     pub builtin_people: bool,
+    /// Japan Post's postal-code file for the generated people's addresses [default:
+    /// furusato-synth's ~100 built-in areas].
+    #[arg(long)]
+    pub postal: Option<PathBuf>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -298,11 +307,15 @@ pub struct SynthPeople {
 }
 
 impl SynthPeople {
-    pub fn new(seed: u64, orders: u64) -> anyhow::Result<SynthPeople> {
-        use furusato_synth::{AddressBook, Generator, LedgerParams};
+    pub fn new(
+        seed: u64,
+        orders: u64,
+        addresses: furusato_synth::AddressBook,
+    ) -> anyhow::Result<SynthPeople> {
+        use furusato_synth::{Generator, LedgerParams};
         let donors = (orders * 6 / 10).max(1);
         let today = jst::today_jst();
-        let plan = Generator::new(seed, AddressBook::builtin())
+        let plan = Generator::new(seed, addresses)
             .generate_ledger(LedgerParams::new(
                 donors as usize,
                 donors as usize,
@@ -385,6 +398,7 @@ fn build_mock(
     days: i64,
     shop_id: &str,
     builtin_people: bool,
+    postal: Option<&Path>,
 ) -> anyhow::Result<(MockRms, time::Date, time::Date)> {
     let mock = MockRms::new(MockConfig::new(secret, key, exp));
     let today = jst::today_jst();
@@ -394,7 +408,8 @@ fn build_mock(
     );
     let mut spec = GeneratorSpec::new(orders, seed, from, to, shop_id);
     if !builtin_people {
-        spec = spec.with_people(Arc::new(SynthPeople::new(seed, orders)?));
+        let addresses = crate::cmd_bench::address_book(postal)?;
+        spec = spec.with_people(Arc::new(SynthPeople::new(seed, orders, addresses)?));
     }
     mock.insert_generated(spec);
     Ok((mock, from, to))
@@ -411,6 +426,7 @@ async fn rms_mock(a: RmsMockArgs) -> anyhow::Result<ExitCode> {
         a.days,
         &a.shop_id,
         a.builtin_people,
+        a.postal.as_deref(),
     )?;
     mock.set_rate_limit(a.rate_limit);
     let addr: std::net::SocketAddr = a
@@ -605,6 +621,9 @@ fn spawn_mock_child(a: &BenchIntakeArgs, secret: &str, key: &str) -> anyhow::Res
     if a.builtin_people {
         cmd.arg("--builtin-people");
     }
+    if let Some(p) = &a.postal {
+        cmd.arg("--postal").arg(p);
+    }
     let mut child = cmd
         .spawn()
         .context("cannot start `furusato dev rms-mock`")?;
@@ -659,6 +678,7 @@ pub async fn bench(g: &Global, a: BenchIntakeArgs) -> anyhow::Result<ExitCode> {
             a.days,
             "283819",
             a.builtin_people,
+            a.postal.as_deref(),
         )?;
         let (addr, server) = mock.serve("127.0.0.1:0".parse()?).await?;
         in_process = Some((mock, server));

@@ -107,7 +107,7 @@ pub struct Import {
     pub id: Uuid,
     /// `donations` | `payments`
     pub kind: String,
-    /// Profile key (e.g. `choice`, `redhouse:satofull`, `profile:さとふる`, `payments`).
+    /// Profile key (e.g. `choice`, `redhorse:satofull`, `profile:さとふる`, `payments`).
     pub profile: String,
     pub file_name: String,
     /// Hex SHA-256 of the file.

@@ -14,7 +14,7 @@ use crate::{Db, DbError, DbResult, MunicipalityId, Tx, new_id, with_db, with_tx}
 /// A record to keep.
 #[derive(Clone, Debug)]
 pub struct NewSourceRecord<'a> {
-    /// `rakuten`, `csv:choice`, `csv:redhouse`, `csv:<profile>`, `manual`
+    /// `rakuten`, `csv:choice`, `csv:redhorse`, `csv:<profile>`, `manual`
     pub source: &'a str,
     pub external_id: &'a str,
     pub raw: &'a [u8],

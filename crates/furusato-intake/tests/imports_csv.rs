@@ -461,23 +461,23 @@ async fn gift_codes_link_to_the_master_and_ship_tos_are_kept() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redhouse_needs_a_portal_and_takes_it_from_the_form() {
+async fn redhorse_needs_a_portal_and_takes_it_from_the_form() {
     let (db, tenant) = setup().await;
     let header = "外部管理番号,寄附申込日,入金処理日,名前,ふりがな,郵便番号,都道府県,市区町村,番地・マンション名,電話番号,寄附金額,寄附金の払込方法\r\n";
     let file = format!(
         "{header}SF-1,2026-02-01,2026-02-02,中村 花,なかむら はな,980-0000,宮城県,仙台市青葉区,見本1-1,022-000-0009,8000,クレジットカード\r\n"
     );
-    let no_portal = imports::resolve_profile(&db, tenant, &ProfileRef::RedHouse { portal: None })
+    let no_portal = imports::resolve_profile(&db, tenant, &ProfileRef::RedHorse { portal: None })
         .await
         .unwrap();
     let err = imports::preview(&db, tenant, &no_portal, bytes(file.clone().into_bytes()))
         .await
         .unwrap_err();
     assert!(matches!(err, ImportFailure::PortalRequired));
-    let satofull = ProfileRef::from_name("redhouse", Some(furusato_domain::Portal::Satofull));
-    assert_eq!(satofull.key(), "redhouse:satofull");
+    let satofull = ProfileRef::from_name("redhorse", Some(furusato_domain::Portal::Satofull));
+    assert_eq!(satofull.key(), "redhorse:satofull");
     assert_eq!(
-        ProfileRef::from_key("redhouse:satofull"),
+        ProfileRef::from_key("redhorse:satofull"),
         Some(satofull.clone())
     );
     let profile = imports::resolve_profile(&db, tenant, &satofull)

@@ -180,7 +180,7 @@ pub fn choice_headers(gifts: usize, uses: &[&str]) -> Vec<String> {
 }
 
 /// Headers of the レッドホース import layout (reference §12.2) with `gifts` お礼の品 columns.
-pub fn redhouse_headers(gifts: usize) -> Vec<String> {
+pub fn redhorse_headers(gifts: usize) -> Vec<String> {
     let mut h: Vec<String> = [
         "外部管理番号",
         "寄附申込日",
@@ -409,8 +409,8 @@ pub fn choice_table() -> Table {
 }
 
 /// レッドホース file with 3 お礼の品 columns and two donations.
-pub fn redhouse_table() -> Table {
-    let mut t = Table::new(&redhouse_headers(3));
+pub fn redhorse_table() -> Table {
+    let mut t = Table::new(&redhorse_headers(3));
     t.row(&[
         ("外部管理番号", "RH-1001"),
         ("寄附申込日", "2026/01/05"),

@@ -11,7 +11,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{choice_table, cp932, redhouse_table, satofuru_file, satofuru_mapping, utf8_bom};
+use common::{choice_table, cp932, redhorse_table, satofuru_file, satofuru_mapping, utf8_bom};
 use furusato_portals::csv_import::{ColumnMapping, Profile, SourceEncoding, parse_file};
 
 fn fixture_dir() -> PathBuf {
@@ -38,8 +38,8 @@ fn expected_files() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("choice_cp932.csv", choice_sample()),
         (
-            "redhouse_utf8bom.csv",
-            utf8_bom(&redhouse_table().to_csv("\r\n")),
+            "redhorse_utf8bom.csv",
+            utf8_bom(&redhorse_table().to_csv("\r\n")),
         ),
         ("satofuru_like_cp932.csv", satofuru_file()),
         (
@@ -82,9 +82,9 @@ fn fixture_files_parse_as_documented() {
         "5行目: 申込日の日付が正しくありません: 2026/13/01"
     );
 
-    let redhouse = parse_file(&Profile::RedHouse, &read("redhouse_utf8bom.csv")).unwrap();
-    assert_eq!(redhouse.encoding, SourceEncoding::Utf8Bom);
-    assert_eq!((redhouse.stats.ok, redhouse.stats.errors), (2, 0));
+    let redhorse = parse_file(&Profile::RedHorse, &read("redhorse_utf8bom.csv")).unwrap();
+    assert_eq!(redhorse.encoding, SourceEncoding::Utf8Bom);
+    assert_eq!((redhorse.stats.ok, redhorse.stats.errors), (2, 0));
 
     let mapping_json = String::from_utf8(read("satofuru_like_mapping.json")).unwrap();
     let mapping = ColumnMapping::from_json(&mapping_json).unwrap();

@@ -3,7 +3,7 @@
 #[path = "csv_common.rs"]
 mod common;
 
-use common::{choice_table, cp932, redhouse_table, utf8_bom};
+use common::{choice_table, cp932, redhorse_table, utf8_bom};
 use furusato_portals::csv_import::{
     ImportError, ImportedDonation, ImportedGift, Profile, parse_file,
 };
@@ -113,10 +113,10 @@ fn choice_raw_record_serialises_as_header_value_pairs() {
 }
 
 #[test]
-fn redhouse_profile_reads_bracketed_gifts_hiragana_and_onestop() {
+fn redhorse_profile_reads_bracketed_gifts_hiragana_and_onestop() {
     let outcome = parse_file(
-        &Profile::RedHouse,
-        &utf8_bom(&redhouse_table().to_csv("\r\n")),
+        &Profile::RedHorse,
+        &utf8_bom(&redhorse_table().to_csv("\r\n")),
     )
     .unwrap();
     assert_eq!(outcome.stats.ok, 2, "{:?}", outcome.rows);
@@ -181,7 +181,7 @@ fn redhouse_profile_reads_bracketed_gifts_hiragana_and_onestop() {
 #[test]
 fn builtin_profiles_by_name() {
     assert_eq!(Profile::builtin("choice"), Some(Profile::Choice));
-    assert_eq!(Profile::builtin("レッドホース"), Some(Profile::RedHouse));
+    assert_eq!(Profile::builtin("レッドホース"), Some(Profile::RedHorse));
     assert_eq!(Profile::Choice.name(), "choice");
-    assert_eq!(Profile::RedHouse.label_ja(), "レッドホース形式");
+    assert_eq!(Profile::RedHorse.label_ja(), "レッドホース形式");
 }

@@ -178,7 +178,7 @@ async fn unreadable_files_and_permissions() {
         &app,
         &clerk,
         "/intake/imports",
-        &[("profile", "redhouse"), ("portal", "")],
+        &[("profile", "redhorse"), ("portal", "")],
         "rh.csv",
         rh.as_bytes(),
     )

@@ -6,7 +6,7 @@
 CREATE TABLE source_records (
     id               UUID PRIMARY KEY,
     municipality_id  UUID NOT NULL REFERENCES municipalities(id),
-    source           TEXT NOT NULL,                 -- rakuten | csv:choice | csv:redhouse | csv:<profile> | manual
+    source           TEXT NOT NULL,                 -- rakuten | csv:choice | csv:redhorse | csv:<profile> | manual
     external_id      TEXT NOT NULL,
     version          BIGINT NOT NULL,              -- 1, 2, … per (source, external_id)
     content_hash     BYTEA NOT NULL,                 -- SHA-256 of the raw bytes (unchanged → no new version)

@@ -6,7 +6,7 @@
 CREATE TABLE source_records (
     id               BLOB PRIMARY KEY,
     municipality_id  BLOB NOT NULL REFERENCES municipalities(id),
-    source           TEXT NOT NULL,                 -- rakuten | csv:choice | csv:redhouse | csv:<profile> | manual
+    source           TEXT NOT NULL,                 -- rakuten | csv:choice | csv:redhorse | csv:<profile> | manual
     external_id      TEXT NOT NULL,
     version          INTEGER NOT NULL,              -- 1, 2, … per (source, external_id)
     content_hash     BLOB NOT NULL,                 -- SHA-256 of the raw bytes (unchanged → no new version)

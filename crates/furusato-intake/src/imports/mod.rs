@@ -53,7 +53,7 @@ pub enum ImportFailure {
     #[error("{0}")]
     File(#[from] ImportError),
     /// No saved profile by this name.
-    #[error("no import profile named {0:?} (built-in: choice, redhouse)")]
+    #[error("no import profile named {0:?} (built-in: choice, redhorse)")]
     ProfileNotFound(String),
     /// A saved profile could not be read.
     #[error("the import profile {0:?} is damaged")]

@@ -1,6 +1,6 @@
 //! Which layout a donation CSV is read with, and which portal its donations belong to.
 //!
-//! Stored in `imports.profile` as a key: `choice`, `redhouse`, `redhouse:<portal>` (the portal
+//! Stored in `imports.profile` as a key: `choice`, `redhorse`, `redhorse:<portal>` (the portal
 //! chosen in the upload form for レッドホース files without a portal column), or
 //! `profile:<name>` (a saved 取込調整 mapping).
 
@@ -18,7 +18,7 @@ pub enum ProfileRef {
     /// ふるさとチョイス export: donations of [`Portal::Choice`].
     Choice,
     /// レッドホース layout: the portal comes from a portal column of each row, else `portal`.
-    RedHouse { portal: Option<Portal> },
+    RedHorse { portal: Option<Portal> },
     /// A saved mapping, by name.
     Saved { name: String },
 }
@@ -28,8 +28,8 @@ impl ProfileRef {
     pub fn key(&self) -> String {
         match self {
             ProfileRef::Choice => "choice".into(),
-            ProfileRef::RedHouse { portal: None } => "redhouse".into(),
-            ProfileRef::RedHouse { portal: Some(p) } => format!("redhouse:{}", p.as_str()),
+            ProfileRef::RedHorse { portal: None } => "redhorse".into(),
+            ProfileRef::RedHorse { portal: Some(p) } => format!("redhorse:{}", p.as_str()),
             ProfileRef::Saved { name } => format!("profile:{name}"),
         }
     }
@@ -42,21 +42,23 @@ impl ProfileRef {
             });
         }
         match key.split_once(':') {
-            Some(("redhouse", p)) => Portal::parse(p)
+            Some(("redhorse" | "redhouse", p)) => Portal::parse(p)
                 .ok()
-                .map(|p| ProfileRef::RedHouse { portal: Some(p) }),
+                .map(|p| ProfileRef::RedHorse { portal: Some(p) }),
             None if key == "choice" => Some(ProfileRef::Choice),
-            None if key == "redhouse" => Some(ProfileRef::RedHouse { portal: None }),
+            None if key == "redhorse" || key == "redhouse" => {
+                Some(ProfileRef::RedHorse { portal: None })
+            }
             _ => None,
         }
     }
 
     /// From a name as typed (`--profile`, the upload form): a built-in profile name
-    /// (`choice`, `redhouse`, …) or the name of a saved mapping. `portal` is used by レッドホース.
+    /// (`choice`, `redhorse`, …) or the name of a saved mapping. `portal` is used by レッドホース.
     pub fn from_name(name: &str, portal: Option<Portal>) -> ProfileRef {
         match Profile::builtin(name) {
             Some(Profile::Choice) => ProfileRef::Choice,
-            Some(Profile::RedHouse) => ProfileRef::RedHouse { portal },
+            Some(Profile::RedHorse) => ProfileRef::RedHorse { portal },
             _ => ProfileRef::Saved {
                 name: name.trim().to_string(),
             },
@@ -90,12 +92,12 @@ impl ResolvedProfile {
         self.reference.key()
     }
 
-    /// The source name of its rows (`csv:choice`, `csv:redhouse`, `csv:<profile name>`), used for
+    /// The source name of its rows (`csv:choice`, `csv:redhorse`, `csv:<profile name>`), used for
     /// source records and donor history.
     pub fn source(&self) -> String {
         match &self.reference {
             ProfileRef::Choice => "csv:choice".into(),
-            ProfileRef::RedHouse { .. } => "csv:redhouse".into(),
+            ProfileRef::RedHorse { .. } => "csv:redhorse".into(),
             ProfileRef::Saved { name } => format!("csv:{name}"),
         }
     }
@@ -143,13 +145,13 @@ pub async fn resolve(
             portal: PortalRule::Fixed(Portal::Choice),
             label_ja: Profile::Choice.label_ja().to_string(),
         },
-        ProfileRef::RedHouse { portal } => ResolvedProfile {
+        ProfileRef::RedHorse { portal } => ResolvedProfile {
             reference: r.clone(),
-            profile: Profile::RedHouse,
+            profile: Profile::RedHorse,
             portal: PortalRule::FromColumn { default: *portal },
             label_ja: match portal {
-                Some(p) => format!("{}（{}）", Profile::RedHouse.label_ja(), p.label_ja()),
-                None => Profile::RedHouse.label_ja().to_string(),
+                Some(p) => format!("{}（{}）", Profile::RedHorse.label_ja(), p.label_ja()),
+                None => Profile::RedHorse.label_ja().to_string(),
             },
         },
         ProfileRef::Saved { name } => {

@@ -9,7 +9,7 @@
 //!   with BOM, UTF-8; undecodable bytes are reported by line, never silently replaced.
 //! * [`parse_file`] for files in memory, [`parse_stream`] / [`open_reader`] for large files
 //!   (one record in memory at a time).
-//! * [`Profile`]: built-in [`Profile::Choice`] and [`Profile::RedHouse`] layouts, or
+//! * [`Profile`]: built-in [`Profile::Choice`] and [`Profile::RedHorse`] layouts, or
 //!   [`Profile::Generic`] with a [`ColumnMapping`] (saved as JSON, guessed by
 //!   [`suggest_mapping`], checked by [`ColumnMapping::validate`]).
 //!

@@ -21,29 +21,30 @@ pub enum Profile {
     Choice,
     /// レッドホース import layout (reference §12.2): `外部管理番号`, `お礼の品_N` values like
     /// 「[SD0001] 牛たん 500g」, ふりがな in hiragana.
-    RedHouse,
+    RedHorse,
     /// A user-made column mapping (さとふる, ふるなび, …).
     Generic(ColumnMapping),
 }
 
 impl Profile {
     /// Built-in profile by name: `choice` (also `furusato_choice`, `チョイス`) or
-    /// `redhouse` (also `red_house`, `レッドホース`).
+    /// `redhorse` (also `red_horse`, `レッドホース`).
     pub fn builtin(name: &str) -> Option<Profile> {
         match key(name).as_str() {
             "choice" | "furusatochoice" | "チョイス" | "ふるさとチョイス" => {
                 Some(Profile::Choice)
             }
-            "redhouse" | "レッドホース" => Some(Profile::RedHouse),
+            // `redhouse`: the spelling of the exporter the layout was reconstructed from.
+            "redhorse" | "redhouse" | "レッドホース" => Some(Profile::RedHorse),
             _ => None,
         }
     }
 
-    /// Identifier: `choice`, `redhouse`, or the mapping's name.
+    /// Identifier: `choice`, `redhorse`, or the mapping's name.
     pub fn name(&self) -> &str {
         match self {
             Profile::Choice => "choice",
-            Profile::RedHouse => "redhouse",
+            Profile::RedHorse => "redhorse",
             Profile::Generic(mapping) => &mapping.name,
         }
     }
@@ -52,7 +53,7 @@ impl Profile {
     pub fn label_ja(&self) -> &str {
         match self {
             Profile::Choice => "ふるさとチョイス",
-            Profile::RedHouse => "レッドホース形式",
+            Profile::RedHorse => "レッドホース形式",
             Profile::Generic(mapping) => &mapping.name,
         }
     }
@@ -77,7 +78,7 @@ impl Profile {
     pub(crate) fn layout(&self, headers: Arc<[String]>) -> Result<Layout, ImportError> {
         match self {
             Profile::Choice => builtin_layout(self, headers, CHOICE_COLUMNS, choice_groups),
-            Profile::RedHouse => builtin_layout(self, headers, REDHOUSE_COLUMNS, redhouse_groups),
+            Profile::RedHorse => builtin_layout(self, headers, REDHORSE_COLUMNS, redhorse_groups),
             Profile::Generic(mapping) => generic_layout(mapping, headers),
         }
     }
@@ -501,7 +502,7 @@ fn choice_groups(layout: &mut Layout, headers: &[String]) {
 }
 
 /// レッドホース simple columns (reference §12.2).
-const REDHOUSE_COLUMNS: &[(CanonicalField, &[&str])] = &[
+const REDHORSE_COLUMNS: &[(CanonicalField, &[&str])] = &[
     (CanonicalField::ExternalId, &["外部管理番号"]),
     (CanonicalField::AppliedOn, &["寄附申込日"]),
     (CanonicalField::PaidOn, &["入金処理日"]),
@@ -556,7 +557,7 @@ const REDHOUSE_COLUMNS: &[(CanonicalField, &[&str])] = &[
 ];
 
 /// Finds the レッドホース `お礼の品_N` columns (values 「[code] name」) and the survey sex.
-fn redhouse_groups(layout: &mut Layout, headers: &[String]) {
+fn redhorse_groups(layout: &mut Layout, headers: &[String]) {
     let mut gifts: Vec<(u32, usize)> = Vec::new();
     for (idx, header) in headers.iter().enumerate() {
         let k = key(header);
@@ -646,7 +647,7 @@ mod tests {
     #[test]
     fn builtin_names() {
         assert_eq!(Profile::builtin("Choice"), Some(Profile::Choice));
-        assert_eq!(Profile::builtin("red_house"), Some(Profile::RedHouse));
+        assert_eq!(Profile::builtin("red_horse"), Some(Profile::RedHorse));
         assert_eq!(Profile::builtin("satofull"), None);
     }
 }

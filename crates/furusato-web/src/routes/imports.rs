@@ -328,10 +328,10 @@ pub struct ImportRow {
 fn profile_label(key: &str) -> String {
     match ProfileRef::from_key(key) {
         Some(ProfileRef::Choice) => Profile::Choice.label_ja().to_string(),
-        Some(ProfileRef::RedHouse { portal: Some(p) }) => {
-            format!("{}（{}）", Profile::RedHouse.label_ja(), p.label_ja())
+        Some(ProfileRef::RedHorse { portal: Some(p) }) => {
+            format!("{}（{}）", Profile::RedHorse.label_ja(), p.label_ja())
         }
-        Some(ProfileRef::RedHouse { portal: None }) => Profile::RedHouse.label_ja().to_string(),
+        Some(ProfileRef::RedHorse { portal: None }) => Profile::RedHorse.label_ja().to_string(),
         Some(ProfileRef::Saved { name }) => name,
         None => key.to_string(),
     }
@@ -384,9 +384,9 @@ async fn imports_page(
             selected: chosen.is_empty() || chosen == "choice",
         },
         Choice {
-            value: "redhouse".into(),
+            value: "redhorse".into(),
             label: "レッドホース形式".into(),
-            selected: chosen == "redhouse",
+            selected: chosen == "redhorse",
         },
     ];
     for p in &saved {
@@ -444,7 +444,7 @@ fn profile_ref(value: &str, portal: &str) -> Result<ProfileRef, String> {
     };
     match value {
         "choice" => Ok(ProfileRef::Choice),
-        "redhouse" => Ok(ProfileRef::RedHouse { portal }),
+        "redhorse" => Ok(ProfileRef::RedHorse { portal }),
         v => match v.strip_prefix("profile:") {
             Some(name) if !name.trim().is_empty() => Ok(ProfileRef::Saved {
                 name: name.to_string(),
