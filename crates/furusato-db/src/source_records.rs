@@ -77,6 +77,40 @@ pub async fn latest(
     .await?))
 }
 
+/// The latest version number of each of `external_ids` that has any stored version (for bulk
+/// writers that would otherwise start at version 1: an order whose raw JSON was kept while it
+/// could not be mapped continues from there).
+pub async fn latest_versions(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    source: &str,
+    external_ids: &[String],
+) -> DbResult<std::collections::HashMap<String, i64>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in external_ids.chunks(500) {
+        let mut args = crate::args::Args::new();
+        let t = args.uuid(tenant.0);
+        let s = args.text(source);
+        let list = chunk
+            .iter()
+            .map(|id| args.text(id.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT external_id, MAX(version) FROM source_records WHERE municipality_id = {t} \
+             AND source = {s} AND external_id IN ({list}) GROUP BY external_id"
+        );
+        let rows: Vec<(String, i64)> = with_tx!(tx, |conn| crate::bind_args!(
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)),
+            args
+        )
+        .fetch_all(conn)
+        .await?);
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// Column list for bulk inserts matching [`insert_row`].
 pub const INSERT_COLUMNS: [&str; 12] = [
     "id",

@@ -701,4 +701,17 @@ async fn undecodable_orders_are_listed_and_their_json_kept() {
         .unwrap();
     assert_eq!(kept.len(), 1, "the raw JSON of a failed order is kept");
     assert_eq!(kept[0].donation_id, None);
+
+    // Corrected at the portal, the order comes in on the next run as version 2 of its record.
+    env.mock.upsert_order(order(&bad, at, 300)).unwrap();
+    let s = env.sync().await;
+    assert_eq!((s.counts.created, s.counts.failed), (1, 0), "{s:?}");
+    let kept = furusato_db::source_records::versions(env.db(), env.tenant, "rakuten", &bad)
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 2);
+    assert!(
+        kept.iter()
+            .any(|v| v.version == 2 && v.donation_id.is_some())
+    );
 }

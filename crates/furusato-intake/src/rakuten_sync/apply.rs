@@ -372,6 +372,8 @@ async fn insert_new(
     if orders.is_empty() {
         return Ok(());
     }
+    let numbers: Vec<String> = orders.iter().map(|p| p.number.clone()).collect();
+    let earlier = source_records::latest_versions(tx, ctx.tenant, SOURCE, &numbers).await?;
     let people: Vec<(NewDonor, SourceRef<'_>)> = orders
         .iter()
         .map(|p| {
@@ -447,7 +449,9 @@ async fn insert_new(
                 &item,
             ));
         }
-        source_rows.push(source_row(ctx, p, 1, id, r.donor_id, now));
+        // Version 1, unless the raw JSON was kept by an earlier run that could not map it.
+        let version = earlier.get(&p.number).map_or(1, |v| v + 1);
+        source_rows.push(source_row(ctx, p, version, id, r.donor_id, now));
         state_rows.push(intake_sync::portal_order_row(
             ctx.tenant,
             PORTAL,
@@ -456,7 +460,7 @@ async fn insert_new(
             i64::from(m.progress),
             m.ordered_at,
             p.hash.clone(),
-            1,
+            version,
             m.choices.unmapped_keys(),
             now,
         ));
