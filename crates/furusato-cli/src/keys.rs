@@ -62,41 +62,23 @@ pub async fn reencrypt_all(db: &Db, ring: &Keyring) -> anyhow::Result<Reencrypte
     }
     let mut secrets = 0u64;
     for (user_id, sealed) in furusato_db::users::sealed_totp_secrets(db).await? {
-        let key = Sealed::key_id_of(&sealed)?;
-        if key.as_str() == active {
+        let Some(new) = reseal_if_stale(ring, &sealed, "totp", user_id, "the TOTP secret of user")?
+        else {
             continue;
-        }
-        let resealed = ring
-            .reseal(&sealed, &aad("totp", user_id.as_bytes()))
-            .map_err(|err| {
-                anyhow::anyhow!("the TOTP secret of user {user_id} cannot be re-encrypted: {err}")
-            })?;
-        if furusato_db::users::reseal_totp_secret(db, user_id, &sealed, resealed.as_bytes()).await?
-        {
+        };
+        if furusato_db::users::reseal_totp_secret(db, user_id, &sealed, new.as_bytes()).await? {
             secrets += 1;
         }
     }
     let mut credentials = 0u64;
     let purpose = furusato_intake::rakuten_sync::credentials::AAD_PURPOSE;
     for (account_id, sealed) in furusato_db::intake_sync::sealed_credentials(db).await? {
-        let key = Sealed::key_id_of(&sealed)?;
-        if key.as_str() == active {
+        let what = "the portal credentials of account";
+        let Some(new) = reseal_if_stale(ring, &sealed, purpose, account_id, what)? else {
             continue;
-        }
-        let resealed = ring
-            .reseal(&sealed, &aad(purpose, account_id.as_bytes()))
-            .map_err(|err| {
-                anyhow::anyhow!(
-                    "the portal credentials of account {account_id} cannot be re-encrypted: {err}"
-                )
-            })?;
-        if furusato_db::intake_sync::reseal_credentials(
-            db,
-            account_id,
-            &sealed,
-            resealed.as_bytes(),
-        )
-        .await?
+        };
+        if furusato_db::intake_sync::reseal_credentials(db, account_id, &sealed, new.as_bytes())
+            .await?
         {
             credentials += 1;
         }
@@ -106,4 +88,21 @@ pub async fn reencrypt_all(db: &Db, ring: &Keyring) -> anyhow::Result<Reencrypte
         totp_secrets: secrets,
         portal_credentials: credentials,
     })
+}
+
+/// `sealed` (bound to `aad(purpose, id)`) re-encrypted under the active key, or `None` when it
+/// already is. `what` names the secret in the error ("the TOTP secret of user").
+fn reseal_if_stale(
+    ring: &Keyring,
+    sealed: &[u8],
+    purpose: &str,
+    id: uuid::Uuid,
+    what: &str,
+) -> anyhow::Result<Option<Sealed>> {
+    if Sealed::key_id_of(sealed)? == *ring.active_key_id() {
+        return Ok(None);
+    }
+    ring.reseal(sealed, &aad(purpose, id.as_bytes()))
+        .map(Some)
+        .map_err(|err| anyhow::anyhow!("{what} {id} cannot be re-encrypted: {err}"))
 }
