@@ -7,6 +7,26 @@ use crate::{DbResult, Tx, bind_args, with_tx};
 /// SQLite allows 32,766 bound variables per statement, PostgreSQL 65,535; stay under both.
 const MAX_BIND_VARS: usize = 30_000;
 
+/// The most rows one statement takes: a power of two, at most [`MAX_ROWS_PER_STATEMENT`] and
+/// within the bind-variable limit.
+fn rows_per_statement(columns: usize) -> usize {
+    let by_vars = (MAX_BIND_VARS / columns.max(1)).max(1);
+    let cap = by_vars.min(MAX_ROWS_PER_STATEMENT);
+    1 << cap.ilog2()
+}
+
+/// The size of the next statement for `left` rows: the largest power of two up to `cap`. Every
+/// statement then has one of a handful of shapes per table, which both engines keep prepared
+/// (sqlx's statement cache) instead of parsing and planning a new multi-thousand-parameter
+/// statement for each batch's remainder.
+fn chunk_len(left: usize, cap: usize) -> usize {
+    (1 << left.ilog2()).min(cap)
+}
+
+/// Rows per multi-row `INSERT` at most (128 rows × 20 columns: large enough that the per-statement
+/// cost vanishes, small enough to keep each prepared statement small).
+const MAX_ROWS_PER_STATEMENT: usize = 128;
+
 /// Inserts many rows with multi-row `INSERT … VALUES (…), (…)` statements inside `tx`.
 /// `conflict` is appended verbatim (e.g. `ON CONFLICT DO NOTHING`). Returns rows affected.
 pub async fn bulk_insert(
@@ -19,11 +39,14 @@ pub async fn bulk_insert(
     if rows.is_empty() {
         return Ok(0);
     }
-    let per_stmt = (MAX_BIND_VARS / columns.len()).clamp(1, 1000);
+    let cap = rows_per_statement(columns.len());
     let mut affected = 0;
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<Vec<Arg>> = rows.by_ref().take(per_stmt).collect();
+    let mut left = rows.len();
+    let mut rows = rows.into_iter();
+    while left > 0 {
+        let n = chunk_len(left, cap);
+        left -= n;
+        let chunk: Vec<Vec<Arg>> = rows.by_ref().take(n).collect();
         let mut args = Args::new();
         let mut sql = String::with_capacity(64 + chunk.len() * columns.len() * 5);
         sql.push_str("INSERT INTO ");
@@ -138,4 +161,83 @@ pub async fn restore_indexes(db: &crate::Db, indexes: Vec<(String, String)>) -> 
             .rows_affected());
     }
     Ok(())
+}
+
+/// [`drop_secondary_indexes`] inside a transaction, for SQLite only (returns nothing to restore
+/// on PostgreSQL, where `DROP INDEX` would lock the tables against every reader until the
+/// commit). For a load that at least doubles the tables: SQLite's readers keep seeing the
+/// indexes (and the rows) of the last commit, and a rollback brings the indexes back.
+pub async fn drop_secondary_indexes_in(
+    tx: &mut crate::Tx,
+    tables: &[&str],
+) -> DbResult<Vec<(String, String)>> {
+    let crate::Tx::Sqlite(conn) = tx else {
+        return Ok(Vec::new());
+    };
+    let mut indexes: Vec<(String, String)> = Vec::new();
+    for t in tables {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 \
+             AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'",
+        )
+        .bind(*t)
+        .fetch_all(&mut **conn)
+        .await?;
+        indexes.extend(rows);
+    }
+    for (name, _) in &indexes {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {name}")))
+            .execute(&mut **conn)
+            .await?;
+    }
+    Ok(indexes)
+}
+
+/// Re-creates, inside the transaction, indexes saved by [`drop_secondary_indexes_in`].
+pub async fn restore_indexes_in(
+    tx: &mut crate::Tx,
+    indexes: Vec<(String, String)>,
+) -> DbResult<()> {
+    for (_, sql) in indexes {
+        crate::with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(conn)
+            .await?
+            .rows_affected());
+    }
+    Ok(())
+}
+
+/// Rows of `table`, all tenants (what rebuilding one of its indexes reads).
+pub async fn table_rows(tx: &mut crate::Tx, table: &str) -> DbResult<i64> {
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    Ok(crate::with_tx!(tx, |conn| sqlx::query_scalar(
+        sqlx::AssertSqlSafe(sql)
+    )
+    .fetch_one(conn)
+    .await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_come_in_a_few_shapes() {
+        // 20 columns: at most 128 rows a statement; 1,400 rows = 10 × 128 + 64 + 32 + 16 + 8.
+        let cap = rows_per_statement(20);
+        assert_eq!(cap, 128);
+        let mut left = 1_400;
+        let mut sizes = Vec::new();
+        while left > 0 {
+            let n = chunk_len(left, cap);
+            sizes.push(n);
+            left -= n;
+        }
+        assert_eq!(sizes.iter().sum::<usize>(), 1_400);
+        assert_eq!(&sizes[9..], &[128, 64, 32, 16, 8]);
+        // Wide rows stay under the bind-variable limit.
+        let wide = rows_per_statement(400);
+        assert!(wide * 400 <= MAX_BIND_VARS && wide.is_power_of_two());
+        assert_eq!(rows_per_statement(100_000), 1);
+    }
 }

@@ -134,6 +134,32 @@ pub const INSERT_COLUMNS: [&str; 21] = [
 
 /// The bound values of one donor row, in [`INSERT_COLUMNS`] order.
 pub fn insert_row(id: Uuid, tenant: MunicipalityId, d: &NewDonor, now: OffsetDateTime) -> Vec<Arg> {
+    let norms = Normalised {
+        name: d.name_norm(),
+        kana: d.kana_norm(),
+        address: d.address_norm(),
+        phone_digits: d.phone_digits(),
+    };
+    insert_row_normalised(id, tenant, d, norms, now)
+}
+
+/// The normalised columns of a donor ([`NewDonor::name_norm`] …), when the caller already has
+/// them (donor matching computes them for every incoming person).
+pub struct Normalised {
+    pub name: String,
+    pub kana: String,
+    pub address: String,
+    pub phone_digits: String,
+}
+
+/// [`insert_row`] with the normalised columns given.
+pub fn insert_row_normalised(
+    id: Uuid,
+    tenant: MunicipalityId,
+    d: &NewDonor,
+    norms: Normalised,
+    now: OffsetDateTime,
+) -> Vec<Arg> {
     vec![
         Arg::Uuid(id),
         Arg::Uuid(tenant.0),
@@ -141,16 +167,16 @@ pub fn insert_row(id: Uuid, tenant: MunicipalityId, d: &NewDonor, now: OffsetDat
         Arg::Text(d.given_name.clone()),
         Arg::Text(d.family_kana.clone()),
         Arg::Text(d.given_kana.clone()),
-        Arg::Text(d.name_norm()),
-        Arg::Text(d.kana_norm()),
+        Arg::Text(norms.name),
+        Arg::Text(norms.kana),
         Arg::Text(d.postal_code.clone()),
         Arg::Text(d.prefecture.clone()),
         Arg::Text(d.city.clone()),
         Arg::Text(d.address1.clone()),
         Arg::Text(d.address2.clone()),
-        Arg::Text(d.address_norm()),
+        Arg::Text(norms.address),
         Arg::Text(d.phone.clone()),
-        Arg::Text(d.phone_digits()),
+        Arg::Text(norms.phone_digits),
         Arg::Text(d.email.clone()),
         Arg::Text(d.sex.clone()),
         Arg::OptDate(d.birth_date),
@@ -456,12 +482,21 @@ pub async fn match_candidates(
 }
 
 /// Number of (unmerged) donors of a municipality.
+const COUNT_ACTIVE: &str =
+    "SELECT COUNT(*) FROM donors WHERE municipality_id = $1 AND merged_into_id IS NULL";
+
 pub async fn count(db: &Db, tenant: MunicipalityId) -> DbResult<i64> {
-    const SQL: &str =
-        "SELECT COUNT(*) FROM donors WHERE municipality_id = $1 AND merged_into_id IS NULL";
-    Ok(with_db!(db, |pool| sqlx::query_scalar(SQL)
+    Ok(with_db!(db, |pool| sqlx::query_scalar(COUNT_ACTIVE)
         .bind(tenant.0)
         .fetch_one(pool)
+        .await?))
+}
+
+/// [`count`] inside a transaction.
+pub async fn count_in(tx: &mut Tx, tenant: MunicipalityId) -> DbResult<i64> {
+    Ok(with_tx!(tx, |conn| sqlx::query_scalar(COUNT_ACTIVE)
+        .bind(tenant.0)
+        .fetch_one(conn)
         .await?))
 }
 

@@ -159,6 +159,28 @@ pub async fn candidates_by(
     Ok(out)
 }
 
+/// Calls `each` with every unmerged donor of `tenant` (a large run's matcher loads them once
+/// instead of looking candidates up batch by batch). Streams: nothing is collected here.
+pub async fn each_candidate(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    mut each: impl FnMut(MatchCandidate),
+) -> DbResult<()> {
+    use futures::TryStreamExt;
+    let sql = format!(
+        "SELECT {CANDIDATE_COLUMNS} FROM donors WHERE municipality_id = $1 AND merged_into_id IS NULL"
+    );
+    with_tx!(tx, |conn| {
+        let mut rows = sqlx::query_as::<_, MatchCandidate>(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.0)
+            .fetch(conn);
+        while let Some(c) = rows.try_next().await? {
+            each(c);
+        }
+    });
+    Ok(())
+}
+
 /// [`candidates_by`] outside a transaction (screens that only read).
 pub async fn candidates_by_db(
     db: &Db,

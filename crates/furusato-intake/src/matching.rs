@@ -488,7 +488,7 @@ pub async fn resolve_donor(
     d: &NewDonor,
     src: SourceRef<'_>,
 ) -> DbResult<Resolved> {
-    let mut r = resolve_batch(tx, tenant, std::slice::from_ref(d), &[src]).await?;
+    let mut r = resolve_batch(tx, tenant, &[d], &[src], vec![MatchKeys::of_new(d)]).await?;
     Ok(r.remove(0).resolved())
 }
 
@@ -512,9 +512,35 @@ pub async fn resolve_donors_detailed(
     tenant: MunicipalityId,
     items: &[(NewDonor, SourceRef<'_>)],
 ) -> DbResult<Vec<Resolution>> {
-    let donors: Vec<NewDonor> = items.iter().map(|(d, _)| d.clone()).collect();
+    let keys = items.iter().map(|(d, _)| MatchKeys::of_new(d)).collect();
+    resolve_keyed(tx, tenant, items, keys).await
+}
+
+/// [`resolve_donors`] with each person's keys computed by the caller (`keys[i]` =
+/// `MatchKeys::of_new(&items[i].0)`; a sync computes them while fetching).
+pub async fn resolve_donors_keyed(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    items: &[(NewDonor, SourceRef<'_>)],
+    keys: Vec<MatchKeys>,
+) -> DbResult<Vec<Resolved>> {
+    Ok(resolve_keyed(tx, tenant, items, keys)
+        .await?
+        .iter()
+        .map(Resolution::resolved)
+        .collect())
+}
+
+async fn resolve_keyed(
+    tx: &mut Tx,
+    tenant: MunicipalityId,
+    items: &[(NewDonor, SourceRef<'_>)],
+    keys: Vec<MatchKeys>,
+) -> DbResult<Vec<Resolution>> {
+    debug_assert_eq!(items.len(), keys.len());
+    let donors: Vec<&NewDonor> = items.iter().map(|(d, _)| d).collect();
     let sources: Vec<SourceRef<'_>> = items.iter().map(|(_, s)| *s).collect();
-    resolve_batch(tx, tenant, &donors, &sources).await
+    resolve_batch(tx, tenant, &donors, &sources, keys).await
 }
 
 /// A donor that rows of the batch may match: from the database or created by an earlier row.
@@ -524,47 +550,113 @@ struct PoolEntry {
     keys: MatchKeys,
 }
 
-/// Candidates of a batch, indexed by the three look-up keys.
+/// The postal code a look-up uses: 7 characters, not all zeros.
+fn probe_postal(k: &MatchKeys) -> Option<&str> {
+    (k.postal_code.len() == 7 && k.postal_code != "0000000").then_some(k.postal_code.as_str())
+}
+
+/// Whether the look-ups of `incoming` reach `candidate` (see "Candidates" in the module
+/// documentation): the same phone number; or the same postal code and the same フリガナ or name;
+/// or, for a person with neither a usable postal code nor a phone number, the same フリガナ.
+/// Candidates are compared with exactly these rules whether they were looked up in the database,
+/// loaded by a [`Matcher`] or created earlier in the same run, so that a decision never depends
+/// on how the rows were batched.
+fn reachable(incoming: &MatchKeys, candidate: &MatchKeys) -> bool {
+    if incoming.usable_phone().is_some_and(|p| candidate.phone == p) {
+        return true;
+    }
+    match probe_postal(incoming) {
+        Some(postal) => {
+            candidate.postal_code == postal
+                && (incoming.usable_kana().is_some_and(|k| candidate.kana == k)
+                    || incoming.usable_name().is_some_and(|n| candidate.name == n))
+        }
+        None => {
+            incoming.usable_phone().is_none()
+                && incoming.usable_kana().is_some_and(|k| candidate.kana == k)
+        }
+    }
+}
+
+/// No entry (end of a chain in [`Pool`]).
+const NONE: u32 = u32::MAX;
+
+/// Candidates, indexed by the four look-ups of [`reachable`]: phone, postal code + フリガナ,
+/// postal code + name, and フリガナ alone (for people with neither postal code nor phone). Each
+/// index maps the hash of a key to the last entry having it, and entries chain to the previous
+/// one with the same hash: a few words per entry instead of a list per key, which matters when a
+/// large run holds every donor of the city. Chains are checked with [`reachable`] itself.
 #[derive(Default)]
 struct Pool {
     entries: Vec<PoolEntry>,
-    by_kana: HashMap<String, Vec<usize>>,
-    by_phone: HashMap<String, Vec<usize>>,
-    by_name: HashMap<String, Vec<usize>>,
+    /// Per entry and look-up: the previous entry with the same key hash.
+    next: Vec<[u32; LOOKUPS]>,
+    heads: [HashMap<u64, u32>; LOOKUPS],
+}
+
+const LOOKUPS: usize = 4;
+
+fn key_hash<T: std::hash::Hash>(v: T) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(v)
+}
+
+impl MatchKeys {
+    /// The hashes of the look-up keys this person has, in [`Pool`] order.
+    fn lookup_hashes(&self) -> [Option<u64>; LOOKUPS] {
+        let postal = probe_postal(self);
+        [
+            self.usable_phone().map(key_hash),
+            postal.zip(self.usable_kana()).map(key_hash),
+            postal.zip(self.usable_name()).map(key_hash),
+            self.usable_kana().map(key_hash),
+        ]
+    }
 }
 
 impl Pool {
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     fn add(&mut self, e: PoolEntry) {
-        let i = self.entries.len();
-        if let Some(k) = e.keys.usable_kana() {
-            self.by_kana.entry(k.to_string()).or_default().push(i);
+        let i = u32::try_from(self.entries.len()).expect("fewer than 4 billion donors");
+        let mut next = [NONE; LOOKUPS];
+        for (which, h) in e.keys.lookup_hashes().into_iter().enumerate() {
+            if let Some(h) = h {
+                next[which] = self.heads[which].insert(h, i).unwrap_or(NONE);
+            }
         }
-        if let Some(p) = e.keys.usable_phone() {
-            self.by_phone.entry(p.to_string()).or_default().push(i);
-        }
-        if let Some(n) = e.keys.usable_name() {
-            self.by_name.entry(n.to_string()).or_default().push(i);
-        }
+        self.next.push(next);
         self.entries.push(e);
     }
 
-    /// Entries sharing one of the look-up keys of `k`.
+    /// Entries that `k`'s look-ups reach.
     fn candidates(&self, k: &MatchKeys) -> Vec<usize> {
+        let mut hashes = k.lookup_hashes();
+        // フリガナ alone only for people without postal code and phone (see `reachable`).
+        if probe_postal(k).is_some() || k.usable_phone().is_some() {
+            hashes[3] = None;
+        }
         let mut out = Vec::new();
-        let lists = [
-            k.usable_kana().and_then(|v| self.by_kana.get(v)),
-            k.usable_phone().and_then(|v| self.by_phone.get(v)),
-            k.usable_name().and_then(|v| self.by_name.get(v)),
-        ];
-        for list in lists.into_iter().flatten() {
-            out.extend_from_slice(list);
+        for (which, h) in hashes.into_iter().enumerate() {
+            let Some(h) = h else { continue };
+            let mut at = self.heads[which].get(&h).copied().unwrap_or(NONE);
+            while at != NONE {
+                let i = at as usize;
+                if reachable(k, &self.entries[i].keys) {
+                    out.push(i);
+                }
+                at = self.next[i][which];
+            }
         }
         out.sort_unstable();
         out.dedup();
         out
     }
 
-    /// The best candidate for `k`: highest score, then oldest, then smallest id.
+    /// The best candidate for `k` among those its look-ups reach: highest score, then oldest,
+    /// then smallest id.
     fn best(&self, k: &MatchKeys) -> Option<(usize, Score)> {
         self.candidates(k)
             .into_iter()
@@ -576,14 +668,186 @@ impl Pool {
     }
 }
 
+/// Donor matching over the batches of one large run (a file of hundreds of thousands of rows):
+/// the keys of every active donor of the city are read once, and the donors the run creates are
+/// added as it goes, so that no batch needs a look-up query. Decisions are exactly those of
+/// [`resolve_donors`] (a batch resolved against what the database holds at that point).
+///
+/// Only for a run that holds the write lock for its whole length (one transaction, as imports
+/// are): donors written by others meanwhile would not be seen. Memory: some 300 bytes per donor.
+pub struct Matcher {
+    tenant: MunicipalityId,
+    pool: Pool,
+}
+
+impl Matcher {
+    /// Reads the keys of every unmerged donor of `tenant`.
+    pub async fn load(tx: &mut Tx, tenant: MunicipalityId) -> DbResult<Matcher> {
+        let mut pool = Pool::default();
+        store::each_candidate(tx, tenant, |c| {
+            pool.add(PoolEntry {
+                id: c.id,
+                created_at: c.created_at,
+                keys: MatchKeys::of_candidate(&c),
+            })
+        })
+        .await?;
+        Ok(Matcher { tenant, pool })
+    }
+
+    /// Donors known to the matcher (loaded and created).
+    pub fn known(&self) -> usize {
+        self.pool.len()
+    }
+
+    /// [`resolve_donors`] against the loaded donors: no look-up query, only the inserts.
+    /// `keys[i]` are `MatchKeys::of_new(&items[i].0)`, computed by the caller (imports do it
+    /// on their parser thread).
+    pub async fn resolve(
+        &mut self,
+        tx: &mut Tx,
+        items: &[(NewDonor, SourceRef<'_>)],
+        keys: Vec<MatchKeys>,
+    ) -> DbResult<Vec<Resolution>> {
+        debug_assert_eq!(items.len(), keys.len());
+        let donors: Vec<&NewDonor> = items.iter().map(|(d, _)| d).collect();
+        let sources: Vec<SourceRef<'_>> = items.iter().map(|(_, s)| *s).collect();
+        let (out, rows) = decide(&mut self.pool, self.tenant, &donors, &sources, keys);
+        rows.write(tx).await?;
+        Ok(out)
+    }
+}
+
+/// The rows a batch's decisions add.
+#[derive(Default)]
+struct DecisionRows {
+    donors: Vec<Vec<furusato_db::args::Arg>>,
+    sources: Vec<Vec<furusato_db::args::Arg>>,
+    reviews: Vec<Vec<furusato_db::args::Arg>>,
+}
+
+impl DecisionRows {
+    async fn write(self, tx: &mut Tx) -> DbResult<()> {
+        use furusato_db::dialect::bulk_insert;
+        // Donors first: sources and reviews refer to them.
+        bulk_insert(tx, "donors", &donors::INSERT_COLUMNS, self.donors, "").await?;
+        bulk_insert(
+            tx,
+            "donor_sources",
+            &store::SOURCE_INSERT_COLUMNS,
+            self.sources,
+            "",
+        )
+        .await?;
+        bulk_insert(
+            tx,
+            "match_reviews",
+            &store::REVIEW_INSERT_COLUMNS,
+            self.reviews,
+            "",
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Decides each person of a batch in order against `pool` (adding the donors it creates, so that
+/// later rows find them) and returns the resolutions and the rows to write.
+fn decide(
+    pool: &mut Pool,
+    tenant: MunicipalityId,
+    donors_in: &[&NewDonor],
+    sources: &[SourceRef<'_>],
+    keys: Vec<MatchKeys>,
+) -> (Vec<Resolution>, DecisionRows) {
+    debug_assert_eq!(donors_in.len(), sources.len());
+    let now = now_utc();
+    let mut rows = DecisionRows {
+        sources: Vec::with_capacity(donors_in.len()),
+        ..Default::default()
+    };
+    let mut out = Vec::with_capacity(donors_in.len());
+    for ((d, src), k) in donors_in.iter().zip(sources).zip(keys) {
+        let best = pool.best(&k);
+        let (best_score, best_id) = match &best {
+            Some((i, s)) => (s.value, Some(pool.entries[*i].id)),
+            None => (0, None),
+        };
+        let resolution = match (&best, best_id) {
+            (Some((_, s)), Some(id)) if s.outcome() == Outcome::Auto => Resolution {
+                donor_id: id,
+                link: Link::Auto,
+                score: best_score,
+                candidate_id: Some(id),
+                review_id: None,
+            },
+            _ => {
+                let id = new_id();
+                rows.donors.push(donors::insert_row_normalised(
+                    id,
+                    tenant,
+                    d,
+                    donors::Normalised {
+                        name: k.name.clone(),
+                        kana: k.kana.clone(),
+                        address: k.address.clone(),
+                        phone_digits: k.phone.clone(),
+                    },
+                    now,
+                ));
+                let review_id = match (&best, best_id) {
+                    (Some((_, s)), Some(cand)) if s.outcome() == Outcome::Review => {
+                        let rid = new_id();
+                        rows.reviews.push(store::review_insert_row(
+                            rid,
+                            tenant,
+                            id,
+                            cand,
+                            i64::from(s.value),
+                            &s.reason_codes(),
+                            now,
+                        ));
+                        Some(rid)
+                    }
+                    _ => None,
+                };
+                pool.add(PoolEntry {
+                    id,
+                    created_at: now,
+                    keys: k,
+                });
+                Resolution {
+                    donor_id: id,
+                    link: Link::New,
+                    score: best_score,
+                    candidate_id: best_id,
+                    review_id,
+                }
+            }
+        };
+        rows.sources.push(store::source_insert_row(
+            new_id(),
+            tenant,
+            resolution.donor_id,
+            src.source,
+            src.external_id,
+            resolution.link.as_str(),
+            &snapshot(d),
+            now,
+        ));
+        out.push(resolution);
+    }
+    (out, rows)
+}
+
 async fn resolve_batch(
     tx: &mut Tx,
     tenant: MunicipalityId,
-    donors_in: &[NewDonor],
+    donors: &[&NewDonor],
     sources: &[SourceRef<'_>],
+    keys: Vec<MatchKeys>,
 ) -> DbResult<Vec<Resolution>> {
-    debug_assert_eq!(donors_in.len(), sources.len());
-    let keys: Vec<MatchKeys> = donors_in.iter().map(MatchKeys::of_new).collect();
+    debug_assert_eq!(donors.len(), sources.len());
     // Candidates come from the look-ups that every rule scoring REVIEW_SCORE or more needs: the
     // phone number, or the postal code together with the フリガナ or the name. Namesakes elsewhere
     // in the country are not fetched (they can only score SameName, below review). Rows without a
@@ -592,9 +856,7 @@ async fn resolve_batch(
         .iter()
         .filter_map(|k| k.usable_phone().map(str::to_string))
         .collect();
-    let postal = |k: &MatchKeys| {
-        (k.postal_code.len() == 7 && k.postal_code != "0000000").then(|| k.postal_code.clone())
-    };
+    let postal = |k: &MatchKeys| probe_postal(k).map(str::to_string);
     let postal_kana: Vec<String> = keys
         .iter()
         .filter_map(|k| Some(store::pair(&postal(k)?, k.usable_kana()?)))
@@ -627,90 +889,8 @@ async fn resolve_batch(
             }
         }
     }
-
-    let now = now_utc();
-    let mut donor_rows = Vec::new();
-    let mut source_rows = Vec::with_capacity(donors_in.len());
-    let mut review_rows = Vec::new();
-    let mut out = Vec::with_capacity(donors_in.len());
-    for ((d, src), k) in donors_in.iter().zip(sources).zip(keys) {
-        let best = pool.best(&k);
-        let (best_score, best_id) = match &best {
-            Some((i, s)) => (s.value, Some(pool.entries[*i].id)),
-            None => (0, None),
-        };
-        let resolution = match (&best, best_id) {
-            (Some((_, s)), Some(id)) if s.outcome() == Outcome::Auto => Resolution {
-                donor_id: id,
-                link: Link::Auto,
-                score: best_score,
-                candidate_id: Some(id),
-                review_id: None,
-            },
-            _ => {
-                let id = new_id();
-                donor_rows.push(donors::insert_row(id, tenant, d, now));
-                let review_id = match (&best, best_id) {
-                    (Some((_, s)), Some(cand)) if s.outcome() == Outcome::Review => {
-                        let rid = new_id();
-                        review_rows.push(store::review_insert_row(
-                            rid,
-                            tenant,
-                            id,
-                            cand,
-                            i64::from(s.value),
-                            &s.reason_codes(),
-                            now,
-                        ));
-                        Some(rid)
-                    }
-                    _ => None,
-                };
-                pool.add(PoolEntry {
-                    id,
-                    created_at: now,
-                    keys: k,
-                });
-                Resolution {
-                    donor_id: id,
-                    link: Link::New,
-                    score: best_score,
-                    candidate_id: best_id,
-                    review_id,
-                }
-            }
-        };
-        source_rows.push(store::source_insert_row(
-            new_id(),
-            tenant,
-            resolution.donor_id,
-            src.source,
-            src.external_id,
-            resolution.link.as_str(),
-            &snapshot(d),
-            now,
-        ));
-        out.push(resolution);
-    }
-    // Donors first: sources and reviews refer to them.
-    furusato_db::dialect::bulk_insert(tx, "donors", &donors::INSERT_COLUMNS, donor_rows, "")
-        .await?;
-    furusato_db::dialect::bulk_insert(
-        tx,
-        "donor_sources",
-        &store::SOURCE_INSERT_COLUMNS,
-        source_rows,
-        "",
-    )
-    .await?;
-    furusato_db::dialect::bulk_insert(
-        tx,
-        "match_reviews",
-        &store::REVIEW_INSERT_COLUMNS,
-        review_rows,
-        "",
-    )
-    .await?;
+    let (out, rows) = decide(&mut pool, tenant, donors, sources, keys);
+    rows.write(tx).await?;
     Ok(out)
 }
 

@@ -606,9 +606,23 @@ async fn batch_resolution_equals_one_by_one() {
     }
     tx.commit().await.unwrap();
 
+    // A large run's matcher (every donor loaded once), fed in other batch sizes.
+    let (db_c, t_c) = setup().await;
+    let ids_c = seed_existing(&db_c, t_c).await;
+    let mut tx = db_c.begin().await.unwrap();
+    let mut matcher = matching::Matcher::load(&mut tx, t_c).await.unwrap();
+    assert_eq!(matcher.known(), 12, "the seeded donors are loaded");
+    let mut loaded = Vec::new();
+    for chunk in items.chunks(4) {
+        let keys = chunk.iter().map(|(d, _)| MatchKeys::of_new(d)).collect();
+        loaded.extend(matcher.resolve(&mut tx, chunk, keys).await.unwrap());
+    }
+    tx.commit().await.unwrap();
+
     let a = shapes(&ids_a, &batch_result);
     let b = shapes(&ids_b, &single);
     assert_eq!(a, b);
+    assert_eq!(a, shapes(&ids_c, &loaded), "the matcher decides as the look-ups do");
     // And the expected decisions, so that the comparison is not vacuous.
     assert_eq!(
         a[0],
@@ -647,7 +661,7 @@ async fn batch_resolution_equals_one_by_one() {
     );
 
     // Same rows stored: donors, sources and reviews.
-    for (db, t) in [(&db_a, t_a), (&db_b, t_b)] {
+    for (db, t) in [(&db_a, t_a), (&db_b, t_b), (&db_c, t_c)] {
         assert_eq!(
             count(
                 db,

@@ -42,6 +42,26 @@ pub(crate) const BATCH: usize = 2_000;
 /// quadratic time, so a batch is split in a few calls (250 measured as good as any size).
 const RESOLVE_CHUNK: usize = 250;
 
+/// A file of at least this many rows, and at least a tenth of the city's donors, is matched
+/// against a [`matching::Matcher`] holding every donor (one read) instead of with look-up queries
+/// per batch (which cost more, in total, than reading all donors once).
+const MATCHER_MIN_ROWS: usize = 20_000;
+
+/// The tables an import writes (their secondary indexes are rebuilt after an initial load).
+const LOADED_TABLES: [&str; 6] = [
+    "donors",
+    "donor_sources",
+    "donations",
+    "donation_items",
+    "ship_tos",
+    "source_records",
+];
+
+/// Rows of a CSV file, roughly (line ends; a quoted line break counts one too many).
+fn estimated_rows(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|b| **b == b'\n').count()
+}
+
 /// A row problem as stored with the import (`imports.errors`) and shown on screen.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredRowError {
@@ -87,6 +107,9 @@ pub(crate) struct Prepared {
     pub deflated: Option<Vec<u8>>,
     /// Payment method label as written (for the preview).
     pub method_label: String,
+    /// The donor's matching keys (only when writing; normalising addresses is the costliest
+    /// part of matching, so the parser thread does it).
+    pub keys: Option<matching::MatchKeys>,
 }
 
 pub(crate) enum RowItem {
@@ -254,6 +277,7 @@ fn prepare(
         },
     };
     let plan = convert::plan(d, portal, gifts);
+    let keys = compress.then(|| matching::MatchKeys::of_new(&plan.donor));
     let raw_json = raw_json(d);
     let hash = source_records::content_hash(&raw_json);
     let deflated = compress.then(|| source_records::compress(&raw_json));
@@ -263,6 +287,7 @@ fn prepare(
         hash,
         deflated,
         method_label: d.payment_method.clone().unwrap_or_default(),
+        keys,
     }))
 }
 
@@ -853,6 +878,26 @@ pub(crate) async fn run(
         compress: writing,
         max_rows,
     };
+    let mut matcher = match &mut mode {
+        Mode::Write { tx, .. } if estimated_rows(&bytes) >= MATCHER_MIN_ROWS => {
+            let donors = furusato_db::donors::count_in(tx, tenant).await?;
+            if estimated_rows(&bytes) as i64 * 10 >= donors {
+                Some(matching::Matcher::load(tx, tenant).await?)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    // An initial load (the file at least doubles the ledger, e.g. the previous contractor's
+    // data): on SQLite the secondary indexes are built once at the end instead of row by row.
+    let mut rebuild = Vec::new();
+    if let (Some(_), Mode::Write { tx, .. }) = (&matcher, &mut mode)
+        && tx.backend() == furusato_db::Backend::Sqlite
+        && estimated_rows(&bytes) as i64 >= furusato_db::dialect::table_rows(tx, "donations").await?
+    {
+        rebuild = furusato_db::dialect::drop_secondary_indexes_in(tx, &LOADED_TABLES).await?;
+    }
     let (mut rx, handle) = spawn_parser(profile.clone(), bytes, gifts, portal_col, opts);
     let mut counts = Counts::default();
     let mut errors = Vec::new();
@@ -922,6 +967,7 @@ pub(crate) async fn run(
                 let t2 = std::time::Instant::now();
                 t_resolve += write_batch(
                     tx,
+                    matcher.as_mut(),
                     tenant,
                     *import_id,
                     &source,
@@ -933,6 +979,13 @@ pub(crate) async fn run(
                 t_write += t2.elapsed();
             }
         }
+    }
+    if let Mode::Write { tx, .. } = &mut mode
+        && !rebuild.is_empty()
+    {
+        let t = std::time::Instant::now();
+        furusato_db::dialect::restore_indexes_in(tx, rebuild).await?;
+        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "secondary indexes rebuilt");
     }
     let end = handle
         .await
@@ -1064,6 +1117,7 @@ fn line_rows(
 /// Writes one classified batch inside the commit's transaction.
 async fn write_batch(
     tx: &mut Tx,
+    mut matcher: Option<&mut matching::Matcher>,
     tenant: MunicipalityId,
     import_id: Uuid,
     source: &str,
@@ -1097,13 +1151,25 @@ async fn write_batch(
         .collect();
     let t_resolve = std::time::Instant::now();
     let mut donor_ids: Vec<Uuid> = Vec::with_capacity(people.len());
-    for chunk in people.chunks(RESOLVE_CHUNK) {
-        donor_ids.extend(
-            matching::resolve_donors(tx, tenant, chunk)
-                .await?
-                .into_iter()
-                .map(|r| r.donor_id),
-        );
+    for (n, chunk) in people.chunks(RESOLVE_CHUNK).enumerate() {
+        let resolved = match matcher.as_deref_mut() {
+            Some(m) => {
+                let keys = creates[n * RESOLVE_CHUNK..][..chunk.len()]
+                    .iter()
+                    .map(|c| match &c.prep.keys {
+                        Some(k) => k.clone(),
+                        None => matching::MatchKeys::of_new(&c.prep.plan.donor),
+                    })
+                    .collect();
+                m.resolve(tx, chunk, keys)
+                    .await?
+                    .iter()
+                    .map(matching::Resolution::resolved)
+                    .collect()
+            }
+            None => matching::resolve_donors(tx, tenant, chunk).await?,
+        };
+        donor_ids.extend(resolved.into_iter().map(|r| r.donor_id));
     }
     let t_resolve = t_resolve.elapsed();
     let mut per_year: BTreeMap<i32, usize> = BTreeMap::new();

@@ -89,6 +89,8 @@ pub struct Prepared {
     /// `raw`, deflate-compressed (what `source_records.raw_deflate` stores).
     pub compressed: Vec<u8>,
     pub mapped: MappedOrder,
+    /// The orderer's matching keys (computed while fetching, off the writing path).
+    pub keys: crate::matching::MatchKeys,
 }
 
 /// An order that could not be taken into the ledger (listed in the run detail).
@@ -388,8 +390,9 @@ async fn insert_new(
         .collect();
     // Small batches (see RESOLVE_CHUNK); each batch sees the donors created before it.
     let mut resolved = Vec::with_capacity(people.len());
-    for chunk in people.chunks(RESOLVE_CHUNK) {
-        resolved.extend(crate::matching::resolve_donors(tx, ctx.tenant, chunk).await?);
+    for (chunk, orders) in people.chunks(RESOLVE_CHUNK).zip(orders.chunks(RESOLVE_CHUNK)) {
+        let keys = orders.iter().map(|p| p.keys.clone()).collect();
+        resolved.extend(crate::matching::resolve_donors_keyed(tx, ctx.tenant, chunk, keys).await?);
     }
 
     // 寄附番号 per fiscal year of the 寄附日, in order.

@@ -509,12 +509,14 @@ fn prepare_batch(
             Ok(mapped) => {
                 let hash = Sha256::digest(&bytes).to_vec();
                 let compressed = furusato_db::source_records::compress(&bytes);
+                let keys = crate::matching::MatchKeys::of_new(&mapped.orderer);
                 out.prepared.push(Prepared {
                     number,
                     raw: bytes,
                     hash,
                     compressed,
                     mapped,
+                    keys,
                 });
             }
             Err(e) => {
