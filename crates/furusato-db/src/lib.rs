@@ -176,6 +176,11 @@ impl Db {
         opts: ConnectOptions,
     ) -> DbResult<Db> {
         let options = options
+            // 32 KiB pages for new databases (existing ones keep theirs): an import writes
+            // gigabytes in one transaction, and SQLite looks every page it reads back up in the
+            // WAL index, whose size is counted in pages. 4 KiB pages made a 300,000-row import
+            // 43 s, 16 KiB 29 s, 32 KiB 26 s (`furusato bench csv-import --rows 300000`).
+            .page_size(32768)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
