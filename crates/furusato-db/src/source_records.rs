@@ -362,7 +362,9 @@ mod compress_tests {
     fn records_round_trip_through_the_reused_compressor() {
         // Small, empty and large (several output-buffer growths) records, one after the other
         // on the same thread's compressor.
-        let big: Vec<u8> = (0..200_000u32).flat_map(|i| (i * 7919).to_le_bytes()).collect();
+        let big: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i * 7919).to_le_bytes())
+            .collect();
         let records: Vec<Vec<u8>> = vec![
             br#"[["name","test"]]"#.to_vec(),
             Vec::new(),

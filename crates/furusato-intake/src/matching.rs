@@ -538,9 +538,15 @@ async fn resolve_keyed(
     keys: Vec<MatchKeys>,
 ) -> DbResult<Vec<Resolution>> {
     debug_assert_eq!(items.len(), keys.len());
-    let donors: Vec<&NewDonor> = items.iter().map(|(d, _)| d).collect();
-    let sources: Vec<SourceRef<'_>> = items.iter().map(|(_, s)| *s).collect();
+    let (donors, sources) = split(items);
     resolve_batch(tx, tenant, &donors, &sources, keys).await
+}
+
+/// The people and their sources, side by side.
+fn split<'a, 's>(
+    items: &'a [(NewDonor, SourceRef<'s>)],
+) -> (Vec<&'a NewDonor>, Vec<SourceRef<'s>>) {
+    items.iter().map(|(d, s)| (d, *s)).unzip()
 }
 
 /// A donor that rows of the batch may match: from the database or created by an earlier row.
@@ -562,7 +568,10 @@ fn probe_postal(k: &MatchKeys) -> Option<&str> {
 /// loaded by a [`Matcher`] or created earlier in the same run, so that a decision never depends
 /// on how the rows were batched.
 fn reachable(incoming: &MatchKeys, candidate: &MatchKeys) -> bool {
-    if incoming.usable_phone().is_some_and(|p| candidate.phone == p) {
+    if incoming
+        .usable_phone()
+        .is_some_and(|p| candidate.phone == p)
+    {
         return true;
     }
     match probe_postal(incoming) {
@@ -710,8 +719,7 @@ impl Matcher {
         keys: Vec<MatchKeys>,
     ) -> DbResult<Vec<Resolution>> {
         debug_assert_eq!(items.len(), keys.len());
-        let donors: Vec<&NewDonor> = items.iter().map(|(d, _)| d).collect();
-        let sources: Vec<SourceRef<'_>> = items.iter().map(|(_, s)| *s).collect();
+        let (donors, sources) = split(items);
         let (out, rows) = decide(&mut self.pool, self.tenant, &donors, &sources, keys);
         rows.write(tx).await?;
         Ok(out)

@@ -546,7 +546,10 @@ async fn initial_load_of_a_large_file() {
                 &format!("シケン {}", kana_of(p)),
                 10_000,
             )
-            .set("電話番号", &format!("090-{:04}-{:04}", p / 10_000 + 1, p % 10_000))
+            .set(
+                "電話番号",
+                &format!("090-{:04}-{:04}", p / 10_000 + 1, p % 10_000),
+            )
         })
         .collect();
     let file = cp932(&choice_csv(&rows));
@@ -566,14 +569,25 @@ async fn initial_load_of_a_large_file() {
     assert_eq!(count(&db, "donors").await, people as i64);
     assert_eq!(count(&db, "donor_sources").await, 20_000);
     assert_eq!(count(&db, "match_reviews").await, 0);
-    assert_eq!(index_names(&db).await, indexes_before, "every index is back");
+    assert_eq!(
+        index_names(&db).await,
+        indexes_before,
+        "every index is back"
+    );
     let second = find_donation(&db, tenant, "choice", &format!("CH-{}", people + 5)).await;
     let first = find_donation(&db, tenant, "choice", "CH-5").await;
     assert_eq!(second.donor_id, first.donor_id);
 
-    let again = imports::import_now(&db, tenant, &profile, "load.csv", bytes(file), &actor(tenant))
-        .await
-        .unwrap();
+    let again = imports::import_now(
+        &db,
+        tenant,
+        &profile,
+        "load.csv",
+        bytes(file),
+        &actor(tenant),
+    )
+    .await
+    .unwrap();
     assert_eq!((again.counts.created, again.counts.unchanged), (0, 20_000));
     assert_eq!(count(&db, "donations").await, 20_000);
     assert_eq!(count(&db, "donors").await, people as i64);

@@ -622,7 +622,11 @@ async fn batch_resolution_equals_one_by_one() {
     let a = shapes(&ids_a, &batch_result);
     let b = shapes(&ids_b, &single);
     assert_eq!(a, b);
-    assert_eq!(a, shapes(&ids_c, &loaded), "the matcher decides as the look-ups do");
+    assert_eq!(
+        a,
+        shapes(&ids_c, &loaded),
+        "the matcher decides as the look-ups do"
+    );
     // And the expected decisions, so that the comparison is not vacuous.
     assert_eq!(
         a[0],

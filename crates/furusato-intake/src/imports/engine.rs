@@ -878,10 +878,11 @@ pub(crate) async fn run(
         compress: writing,
         max_rows,
     };
+    let rows = if writing { estimated_rows(&bytes) } else { 0 };
     let mut matcher = match &mut mode {
-        Mode::Write { tx, .. } if estimated_rows(&bytes) >= MATCHER_MIN_ROWS => {
+        Mode::Write { tx, .. } if rows >= MATCHER_MIN_ROWS => {
             let donors = furusato_db::donors::count_in(tx, tenant).await?;
-            if estimated_rows(&bytes) as i64 * 10 >= donors {
+            if rows as i64 * 10 >= donors {
                 Some(matching::Matcher::load(tx, tenant).await?)
             } else {
                 None
@@ -894,7 +895,7 @@ pub(crate) async fn run(
     let mut rebuild = Vec::new();
     if let (Some(_), Mode::Write { tx, .. }) = (&matcher, &mut mode)
         && tx.backend() == furusato_db::Backend::Sqlite
-        && estimated_rows(&bytes) as i64 >= furusato_db::dialect::table_rows(tx, "donations").await?
+        && rows as i64 >= furusato_db::dialect::table_rows(tx, "donations").await?
     {
         rebuild = furusato_db::dialect::drop_secondary_indexes_in(tx, &LOADED_TABLES).await?;
     }
@@ -985,7 +986,10 @@ pub(crate) async fn run(
     {
         let t = std::time::Instant::now();
         furusato_db::dialect::restore_indexes_in(tx, rebuild).await?;
-        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "secondary indexes rebuilt");
+        tracing::debug!(
+            seconds = t.elapsed().as_secs_f64(),
+            "secondary indexes rebuilt"
+        );
     }
     let end = handle
         .await
@@ -1151,25 +1155,31 @@ async fn write_batch(
         .collect();
     let t_resolve = std::time::Instant::now();
     let mut donor_ids: Vec<Uuid> = Vec::with_capacity(people.len());
-    for (n, chunk) in people.chunks(RESOLVE_CHUNK).enumerate() {
-        let resolved = match matcher.as_deref_mut() {
-            Some(m) => {
-                let keys = creates[n * RESOLVE_CHUNK..][..chunk.len()]
-                    .iter()
-                    .map(|c| match &c.prep.keys {
-                        Some(k) => k.clone(),
-                        None => matching::MatchKeys::of_new(&c.prep.plan.donor),
-                    })
-                    .collect();
+    for (chunk, rows) in people
+        .chunks(RESOLVE_CHUNK)
+        .zip(creates.chunks(RESOLVE_CHUNK))
+    {
+        let keys: Vec<matching::MatchKeys> = rows
+            .iter()
+            .map(|c| match &c.prep.keys {
+                Some(k) => k.clone(),
+                None => matching::MatchKeys::of_new(&c.prep.plan.donor),
+            })
+            .collect();
+        match matcher.as_deref_mut() {
+            Some(m) => donor_ids.extend(
                 m.resolve(tx, chunk, keys)
                     .await?
-                    .iter()
-                    .map(matching::Resolution::resolved)
-                    .collect()
-            }
-            None => matching::resolve_donors(tx, tenant, chunk).await?,
-        };
-        donor_ids.extend(resolved.into_iter().map(|r| r.donor_id));
+                    .into_iter()
+                    .map(|r| r.donor_id),
+            ),
+            None => donor_ids.extend(
+                matching::resolve_donors_keyed(tx, tenant, chunk, keys)
+                    .await?
+                    .into_iter()
+                    .map(|r| r.donor_id),
+            ),
+        }
     }
     let t_resolve = t_resolve.elapsed();
     let mut per_year: BTreeMap<i32, usize> = BTreeMap::new();

@@ -390,7 +390,10 @@ async fn insert_new(
         .collect();
     // Small batches (see RESOLVE_CHUNK); each batch sees the donors created before it.
     let mut resolved = Vec::with_capacity(people.len());
-    for (chunk, orders) in people.chunks(RESOLVE_CHUNK).zip(orders.chunks(RESOLVE_CHUNK)) {
+    for (chunk, orders) in people
+        .chunks(RESOLVE_CHUNK)
+        .zip(orders.chunks(RESOLVE_CHUNK))
+    {
         let keys = orders.iter().map(|p| p.keys.clone()).collect();
         resolved.extend(crate::matching::resolve_donors_keyed(tx, ctx.tenant, chunk, keys).await?);
     }
