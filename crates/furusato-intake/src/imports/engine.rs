@@ -1119,6 +1119,7 @@ fn line_rows(
 }
 
 /// Writes one classified batch inside the commit's transaction.
+#[allow(clippy::too_many_arguments)]
 async fn write_batch(
     tx: &mut Tx,
     mut matcher: Option<&mut matching::Matcher>,
