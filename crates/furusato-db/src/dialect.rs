@@ -106,16 +106,20 @@ pub async fn analyze(db: &crate::Db) -> DbResult<()> {
     Ok(())
 }
 
+/// SQLite's non-unique secondary indexes of a table, as (name, CREATE statement): explicit
+/// indexes have their SQL; unique constraints' autoindexes have NULL.
+const SQLITE_SECONDARY_INDEXES: &str = "SELECT name, sql FROM sqlite_master WHERE type = 'index' \
+     AND tbl_name = $1 AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'";
+
 /// The non-unique secondary indexes of `tables`, as (name, CREATE statement), read from the
 /// database's own catalogue (so they always match the migrations).
 async fn secondary_indexes(db: &crate::Db, tables: &[&str]) -> DbResult<Vec<(String, String)>> {
     let mut out = vec![];
     for t in tables {
         let rows: Vec<(String, String)> = match db {
-            // SQLite: explicit indexes have their SQL; unique constraints' autoindexes have NULL.
+            // SQLite: see SQLITE_SECONDARY_INDEXES.
             crate::Db::Sqlite(pool) => sqlx::query_as(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 \
-                 AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'",
+                SQLITE_SECONDARY_INDEXES,
             )
             .bind(*t)
             .fetch_all(pool)
@@ -176,13 +180,10 @@ pub async fn drop_secondary_indexes_in(
     };
     let mut indexes: Vec<(String, String)> = Vec::new();
     for t in tables {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 \
-             AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'",
-        )
-        .bind(*t)
-        .fetch_all(&mut **conn)
-        .await?;
+        let rows: Vec<(String, String)> = sqlx::query_as(SQLITE_SECONDARY_INDEXES)
+            .bind(*t)
+            .fetch_all(&mut **conn)
+            .await?;
         indexes.extend(rows);
     }
     for (name, _) in &indexes {
