@@ -809,8 +809,17 @@ pub async fn run(
         ..actor
     };
     let cursor = intake_sync::cursor(db, tenant, PORTAL).await?;
+    // The run's writes go through one connection of their own (see `Db::dedicated_writer`);
+    // if it cannot be opened, through the shared pool.
+    let writer = match db.dedicated_writer().await {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(error = %e, "no connection of its own for the sync; using the pool");
+            db.clone()
+        }
+    };
     let mut st = RunState {
-        db,
+        db: &writer,
         tenant,
         run_id,
         client: setup.client,
@@ -908,6 +917,9 @@ pub async fn run(
         append_run_audit(&mut tx, &st, &summary, status, opts.trigger).await?;
     }
     tx.commit().await?;
+    if !writer.same_pool(db) {
+        writer.close().await;
+    }
     Ok(summary)
 }
 
