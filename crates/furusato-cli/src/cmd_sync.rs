@@ -134,7 +134,7 @@ pub struct BenchIntakeArgs {
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
     /// Orders per write transaction.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = furusato_intake::rakuten_sync::DEFAULT_GROUP_SIZE)]
     pub group_size: usize,
     /// Connections of the bench database's pool (each SQLite connection may cache 64 MB of pages).
     #[arg(long, default_value_t = 2)]

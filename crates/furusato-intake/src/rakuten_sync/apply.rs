@@ -82,11 +82,9 @@ pub struct Ctx<'a> {
 /// An order fetched and mapped, ready to write (prepared off the database task).
 pub struct Prepared {
     pub number: String,
-    /// Raw JSON as serialised for storage.
-    pub raw: Vec<u8>,
-    /// SHA-256 of `raw`.
+    /// SHA-256 of the raw JSON as serialised for storage.
     pub hash: Vec<u8>,
-    /// `raw`, deflate-compressed (what `source_records.raw_deflate` stores).
+    /// The raw JSON, deflate-compressed (what `source_records.raw_deflate` stores).
     pub compressed: Vec<u8>,
     pub mapped: MappedOrder,
     /// The orderer's matching keys (computed while fetching, off the writing path).

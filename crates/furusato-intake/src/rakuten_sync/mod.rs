@@ -11,8 +11,8 @@
 //!    `--since` or 730 days ago — to now, window by window (≤ 63 days; the client halves windows
 //!    above the 15,000-hit cap). Order numbers are fetched with `getOrder` in batches of 100,
 //!    mapped ([`map`]) and written in groups ([`apply`], one transaction per group of up to
-//!    1,000 orders). After each window the cursor advances to the window's end — or, when orders
-//!    failed, no further than the day of the earliest failed order: the cursor only moves past
+//!    5,000 orders; the next group is fetched while one is written). After each window the
+//!    cursor advances to the window's end — or, when orders failed, no further than the day of the earliest failed order: the cursor only moves past
 //!    what is complete.
 //! 4. **Second pass**: orders already in the ledger that are not in a terminal state
 //!    (orderProgress neither 700 支払手続き済 nor 900 キャンセル確定) and are less than 730 days
@@ -75,8 +75,12 @@ pub const REMAP_JOB_KIND: &str = "rakuten_remap";
 pub const HISTORY_DAYS: i64 = 730;
 /// Default overlap of an incremental sync with the previous one.
 pub const DEFAULT_OVERLAP: Duration = Duration::days(2);
-/// Orders per write transaction.
-pub const DEFAULT_GROUP_SIZE: usize = 1000;
+/// Orders per write transaction. Each commit writes every page it changed to the WAL, and new
+/// donors change pages all over the matching indexes, so fewer, larger groups write far less
+/// (a 300,000-order sync: 97 s in groups of 1,000, 57 s in groups of 5,000, 60 s and 80 MB more
+/// memory in groups of 10,000). The next group is fetched while one is written, so two are in
+/// memory at a time.
+pub const DEFAULT_GROUP_SIZE: usize = 5000;
 /// A run still `running` after this long is considered interrupted.
 pub const RUN_STALE_AFTER: Duration = Duration::hours(12);
 /// Municipality setting that records that the default mappings were created.
@@ -512,7 +516,6 @@ fn prepare_batch(
                 let keys = crate::matching::MatchKeys::of_new(&mapped.orderer);
                 out.prepared.push(Prepared {
                     number,
-                    raw: bytes,
                     hash,
                     compressed,
                     mapped,
@@ -651,7 +654,9 @@ impl RunState<'_> {
             .map(<[String]>::to_vec)
             .collect();
         let concurrency = self.opts.fetch_concurrency.max(1);
-        let (sender, mut receiver) = tokio::sync::mpsc::channel(concurrency * 2);
+        // Room for a whole group: the next group is fetched and prepared while one is written.
+        let room = self.opts.group_size.max(1).div_ceil(MAX_ORDERS_PER_CALL) + concurrency;
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(room);
         let client = self.client.clone();
         let table = self.table.clone();
         let observed_on = self.observed_on;
