@@ -12,8 +12,8 @@
 //!    above the 15,000-hit cap). Order numbers are fetched with `getOrder` in batches of 100,
 //!    mapped ([`map`]) and written in groups ([`apply`], one transaction per group of up to
 //!    5,000 orders; the next group is fetched while one is written). After each window the
-//!    cursor advances to the window's end — or, when orders failed, no further than the day of the earliest failed order: the cursor only moves past
-//!    what is complete.
+//!    cursor advances to the window's end — or, when orders failed, no further than the day of
+//!    the earliest failed order: the cursor only moves past what is complete.
 //! 4. **Second pass**: orders already in the ledger that are not in a terminal state
 //!    (orderProgress neither 700 支払手続き済 nor 900 キャンセル確定) and are less than 730 days
 //!    old are fetched again (except those just fetched), so that payment confirmations,
