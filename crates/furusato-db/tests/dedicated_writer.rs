@@ -22,6 +22,7 @@ async fn a_dedicated_writer_writes_to_the_same_database() {
     )
     .execute(pool)
     .await
+    .map(|_| ())
     .unwrap());
     let writer = db.dedicated_writer().await.unwrap();
     match db.backend() {
@@ -39,6 +40,7 @@ async fn a_dedicated_writer_writes_to_the_same_database() {
         .bind(value.to_string())
         .execute(conn)
         .await
+        .map(|_| ())
         .unwrap());
         tx.commit().await.unwrap();
         assert_eq!(count(r, value).await, 1);
