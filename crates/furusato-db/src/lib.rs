@@ -182,11 +182,12 @@ impl Db {
         opts: ConnectOptions,
     ) -> DbResult<Db> {
         let options = options
-            // 32 KiB pages for new databases (existing ones keep theirs): an import writes
-            // gigabytes in one transaction, and SQLite looks every page it reads back up in the
-            // WAL index, whose size is counted in pages. 4 KiB pages made a 300,000-row import
-            // 43 s, 16 KiB 29 s, 32 KiB 26 s (`furusato bench csv-import --rows 300000`).
-            .page_size(32768)
+            // 8 KiB pages for new databases (existing ones keep their size). Measured on the 2-core
+            // machine, 8 KiB against 32 KiB: a 1,000,000-row CSV import 81.6 s / 83.3 s, a
+            // 1,000,000-order sync 234.5 s / 243.9 s, the 1,000,000-donation demo 74 s / 139 s,
+            // worst search p99 10.3 ms / 17.3 ms (4 KiB made a 300,000-row import 43 s against
+            // 26 s: every page a huge transaction reads back is looked up in the WAL index).
+            .page_size(8192)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
