@@ -136,7 +136,8 @@ pub struct BenchIntakeArgs {
     /// Orders per write transaction.
     #[arg(long, default_value_t = furusato_intake::rakuten_sync::DEFAULT_GROUP_SIZE)]
     pub group_size: usize,
-    /// Connections of the bench database's pool (each SQLite connection may cache 64 MB of pages).
+    /// Connections of the bench database's pool (each SQLite connection may cache 64 MB of pages;
+    /// the sync itself writes through a connection of its own, see `Db::dedicated_writer`).
     #[arg(long, default_value_t = 2)]
     pub connections: u32,
     /// Run the mock as a child process (`furusato dev rms-mock`) so that this process's peak

@@ -816,15 +816,12 @@ pub async fn run(
     let cursor = intake_sync::cursor(db, tenant, PORTAL).await?;
     // The run's writes go through one connection of their own (see `Db::dedicated_writer`);
     // if it cannot be opened, through the shared pool.
-    let writer = match db.dedicated_writer().await {
-        Ok(w) => w,
-        Err(e) => {
-            tracing::warn!(error = %e, "no connection of its own for the sync; using the pool");
-            db.clone()
-        }
-    };
+    let own_writer = db.dedicated_writer().await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "no connection of its own for the sync; using the pool");
+        None
+    });
     let mut st = RunState {
-        db: &writer,
+        db: own_writer.as_ref().unwrap_or(db),
         tenant,
         run_id,
         client: setup.client,
@@ -922,8 +919,8 @@ pub async fn run(
         append_run_audit(&mut tx, &st, &summary, status, opts.trigger).await?;
     }
     tx.commit().await?;
-    if !writer.same_pool(db) {
-        writer.close().await;
+    if let Some(w) = own_writer {
+        w.close().await;
     }
     Ok(summary)
 }
