@@ -691,6 +691,7 @@ async fn undecodable_orders_are_listed_and_their_json_kept() {
     env.mock.insert_order(order(&good, at, 300)).unwrap();
     let mut o = order(&bad, at, 300);
     o["OrdererModel"] = json!("not an object");
+    let served = serde_json::to_string(&o).unwrap();
     env.mock.insert_order(o).unwrap();
     let s = env.sync().await;
     assert_eq!(s.status, "partial");
@@ -701,6 +702,15 @@ async fn undecodable_orders_are_listed_and_their_json_kept() {
         .unwrap();
     assert_eq!(kept.len(), 1, "the raw JSON of a failed order is kept");
     assert_eq!(kept[0].donation_id, None);
+    assert_eq!(kept[0].raw, served, "kept as the bytes the server sent");
+    let good_kept = furusato_db::source_records::versions(env.db(), env.tenant, "rakuten", &good)
+        .await
+        .unwrap();
+    assert_eq!(
+        good_kept[0].raw,
+        serde_json::to_string(&order(&good, at, 300)).unwrap(),
+        "an order taken in is kept as the bytes the server sent too"
+    );
 
     // Corrected at the portal, the order comes in on the next run as version 2 of its record.
     env.mock.upsert_order(order(&bad, at, 300)).unwrap();

@@ -446,7 +446,15 @@ struct PreparedBatch {
     fetched: i64,
 }
 
-/// Decodes, maps and serialises a getOrder response (CPU work, run off the async threads).
+/// 注文日時 of an order that could not be taken: from `orderDatetime`, else from the date in its
+/// number.
+fn ordered_at(order_datetime: Option<&str>, number: &str) -> Option<OffsetDateTime> {
+    order_datetime
+        .and_then(|s| furusato_portals::rakuten::datetime::parse_rms_datetime(s).ok())
+        .or_else(|| date_of_order_number(number))
+}
+
+/// Decodes, maps, hashes and compresses a getOrder response (CPU work, run off the async threads).
 fn prepare_batch(
     resp: GetOrderResponse,
     requested: &[String],
@@ -454,7 +462,7 @@ fn prepare_batch(
     observed_on: Date,
 ) -> PreparedBatch {
     use furusato_portals::rakuten::OrderModel;
-    use serde::Deserialize;
+    use furusato_portals::rakuten::model::OrderHead;
     let mut messages: HashMap<String, String> = HashMap::new();
     for m in resp.message_model_list.unwrap_or_default() {
         if let Some(n) = &m.order_number
@@ -481,38 +489,33 @@ fn prepare_batch(
     };
     let mut returned: HashSet<String> = HashSet::with_capacity(orders.len());
     for raw in orders {
-        let number = raw
-            .get("orderNumber")
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string();
-        returned.insert(number.clone());
-        let bytes = serde_json::to_vec(&raw).expect("a JSON value serialises");
-        let ordered_at = raw
-            .get("orderDatetime")
-            .and_then(|v| v.as_str())
-            .and_then(|s| furusato_portals::rakuten::datetime::parse_rms_datetime(s).ok())
-            .or_else(|| date_of_order_number(&number));
-        let model = match OrderModel::deserialize(&raw) {
+        // The order's bytes exactly as RMS sent them: hashed, stored, and decoded from directly.
+        let bytes = raw.get().as_bytes();
+        let model = match serde_json::from_str::<OrderModel>(raw.get()) {
             Ok(m) => m,
             Err(e) => {
+                let head = OrderHead::of(&raw);
+                let number = head.order_number().unwrap_or("").to_string();
+                returned.insert(number.clone());
                 out.failed.push(FailedOrder {
                     order_number: number.clone(),
                     reason: format!("the order JSON does not decode: {e}"),
                     reason_ja: "注文データの形式を解釈できません（生データは保存しました）。"
                         .into(),
-                    ordered_at,
+                    ordered_at: ordered_at(head.order_datetime(), &number),
                 });
                 if !number.is_empty() {
-                    out.raw_only.push((number, bytes));
+                    out.raw_only.push((number, bytes.to_vec()));
                 }
                 continue;
             }
         };
+        let number = model.order_number.clone();
+        returned.insert(number.clone());
         match map::map_order(&model, table, observed_on) {
             Ok(mapped) => {
-                let hash = Sha256::digest(&bytes).to_vec();
-                let compressed = furusato_db::source_records::compress(&bytes);
+                let hash = Sha256::digest(bytes).to_vec();
+                let compressed = furusato_db::source_records::compress(bytes);
                 let keys = crate::matching::MatchKeys::of_new(&mapped.orderer);
                 out.prepared.push(Prepared {
                     number,
@@ -524,12 +527,12 @@ fn prepare_batch(
             }
             Err(e) => {
                 out.failed.push(FailedOrder {
+                    ordered_at: ordered_at(model.order_datetime.as_deref(), &number),
                     order_number: number.clone(),
                     reason: e.to_string(),
                     reason_ja: format!("{}（生データは保存しました）", e.message_ja()),
-                    ordered_at,
                 });
-                out.raw_only.push((number, bytes));
+                out.raw_only.push((number, bytes.to_vec()));
             }
         }
     }
@@ -649,6 +652,7 @@ impl RunState<'_> {
         for n in &numbers {
             self.fetched.insert(number_hash(n));
         }
+        let numbers_len = numbers.len();
         let batches: Vec<Vec<String>> = numbers
             .chunks(MAX_ORDERS_PER_CALL)
             .map(<[String]>::to_vec)
@@ -680,7 +684,11 @@ impl RunState<'_> {
         let mut raw_only: Vec<(String, Vec<u8>)> = Vec::new();
         let mut consecutive = 0u32;
         let mut fatal = None;
+        // Where the time goes (logged at debug level): waiting for fetched orders, writing.
+        let (mut t_wait, mut t_write) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+        let mut t0 = std::time::Instant::now();
         while let Some((batch, r)) = receiver.recv().await {
+            t_wait += t0.elapsed();
             match r {
                 Ok(b) => {
                     consecutive = 0;
@@ -717,12 +725,23 @@ impl RunState<'_> {
                 }
             }
             if group.len() >= self.opts.group_size.max(1) {
+                let t1 = std::time::Instant::now();
                 self.flush(&mut group, &mut raw_only).await;
+                t_write += t1.elapsed();
             }
+            t0 = std::time::Instant::now();
         }
         drop(receiver);
         producer.abort();
+        let t1 = std::time::Instant::now();
         self.flush(&mut group, &mut raw_only).await;
+        t_write += t1.elapsed();
+        tracing::debug!(
+            orders = numbers_len,
+            wait_fetch_s = t_wait.as_secs_f64(),
+            write_s = t_write.as_secs_f64(),
+            "sync window timings"
+        );
         match fatal {
             Some(e) => Err(e),
             None => Ok(()),
@@ -821,7 +840,7 @@ pub async fn run(
         None
     });
     let mut st = RunState {
-        db: own_writer.as_ref().unwrap_or(db),
+        db: own_writer.as_ref().map_or(db, |w| w.db()),
         tenant,
         run_id,
         client: setup.client,
@@ -1029,6 +1048,7 @@ async fn run_passes(
 
     // Incremental pass, window by window.
     for (ws, we) in split_windows(start, now) {
+        let t = std::time::Instant::now();
         let numbers = st
             .client
             .search_order_numbers(
@@ -1036,6 +1056,11 @@ async fn run_passes(
                 &ProgressFilter::All,
             )
             .await?;
+        tracing::debug!(
+            orders = numbers.len(),
+            search_s = t.elapsed().as_secs_f64(),
+            "sync window searched"
+        );
         st.process(numbers, ws).await?;
         st.advance_cursor(we).await?;
     }

@@ -19,8 +19,8 @@ use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -29,8 +29,8 @@ use super::datetime::{JST, format_rms_datetime, parse_expiry_datetime};
 use super::error::{RmsError, redact_excerpt};
 use super::model::{
     FetchedOrder, GatewayEnvelope, GetOrderRequest, GetOrderResponse, LicenseExpiryResponse,
-    MessageModel, MessagesResponse, OrderModel, PaginationRequestModel, SearchOrderRequest,
-    SearchOrderResponse, SortModel, UpdateOrderSubStatusRequest,
+    MessageModel, MessagesResponse, OrderHead, OrderModel, PaginationRequestModel,
+    SearchOrderRequest, SearchOrderResponse, SortModel, UpdateOrderSubStatusRequest,
 };
 use super::window::{
     MAX_REACHABLE_HITS, ProgressFilter, SearchWindow, halve, split_windows, truncate_to_second,
@@ -409,23 +409,22 @@ impl RmsClient {
                 }
             }
             for raw in resp.order_model_list.unwrap_or_default() {
-                match OrderModel::deserialize(&raw) {
+                // Valid JSON (the response decoded), so this cannot fail.
+                let value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+                match serde_json::from_str::<OrderModel>(raw.get()) {
                     Ok(model) => {
                         returned.insert(model.order_number.clone());
-                        result.orders.push(FetchedOrder { model, raw });
+                        result.orders.push(FetchedOrder { model, raw: value });
                     }
                     Err(e) => {
-                        let order_number = raw
-                            .get("orderNumber")
-                            .and_then(|v| v.as_str())
-                            .map(str::to_owned);
+                        let order_number = OrderHead::of(&raw).order_number().map(str::to_owned);
                         if let Some(n) = &order_number {
                             returned.insert(n.clone());
                         }
                         result.undecodable.push(UndecodableOrder {
                             order_number,
                             error: e.to_string(),
-                            raw,
+                            raw: value,
                         });
                     }
                 }

@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use super::datetime::{DatetimeError, parse_rms_datetime};
@@ -277,14 +278,15 @@ pub struct GetOrderRequest {
 }
 
 /// getOrder response with each order still as raw JSON (decode with [`OrderModel`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Serialize, Deserialize, Default)]
 pub struct GetOrderResponse {
     /// Messages, possibly per `orderNumber`.
     #[serde(rename = "MessageModelList")]
     pub message_model_list: Option<Vec<MessageModel>>,
-    /// Orders as returned.
+    /// Orders exactly as returned: the bytes RMS sent, not parsed into a `Value` (a sync hashes
+    /// and stores them as they are, and decodes [`OrderModel`] straight from them).
     #[serde(rename = "OrderModelList")]
-    pub order_model_list: Option<Vec<Value>>,
+    pub order_model_list: Option<Vec<Box<RawValue>>>,
     /// Echoed version (when the request version ≥ 6).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<u32>,
@@ -297,6 +299,33 @@ pub struct FetchedOrder {
     pub model: OrderModel,
     /// Raw JSON object as received.
     pub raw: Value,
+}
+
+/// The order number and 注文日時 of an order whose JSON does not decode into [`OrderModel`]
+/// (read loosely: any JSON type, missing fields allowed), to report and keep it.
+#[derive(Debug, Default, Deserialize)]
+pub struct OrderHead {
+    #[serde(rename = "orderNumber", default)]
+    order_number: Option<Value>,
+    #[serde(rename = "orderDatetime", default)]
+    order_datetime: Option<Value>,
+}
+
+impl OrderHead {
+    /// Reads the two fields of `raw` (an order object as returned by getOrder).
+    pub fn of(raw: &RawValue) -> OrderHead {
+        serde_json::from_str(raw.get()).unwrap_or_default()
+    }
+
+    /// `orderNumber` when it is a string.
+    pub fn order_number(&self) -> Option<&str> {
+        self.order_number.as_ref().and_then(Value::as_str)
+    }
+
+    /// `orderDatetime` when it is a string.
+    pub fn order_datetime(&self) -> Option<&str> {
+        self.order_datetime.as_ref().and_then(Value::as_str)
+    }
 }
 
 /// `OrderModel` (注文). The donor is [`OrderModel::orderer`].
