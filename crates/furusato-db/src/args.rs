@@ -75,22 +75,31 @@ impl Args {
 /// `query_scalar`), in order. Use inside a [`with_db!`](crate::with_db) arm.
 #[macro_export]
 macro_rules! bind_args {
-    ($q:expr, $args:expr) => {{
+    ($q:expr, $args:expr) => {
+        $crate::bind_values!($q, $args.values().iter().cloned())
+    };
+}
+
+/// Binds the owned [`Arg`]s that `$values` yields to the sqlx query `$q`, in order (bulk inserts
+/// hand their values over instead of copying them).
+#[macro_export]
+macro_rules! bind_values {
+    ($q:expr, $values:expr) => {{
         let mut q = $q;
-        for a in $args.values().iter() {
+        for a in $values {
             q = match a {
-                $crate::args::Arg::Text(v) => q.bind(v.clone()),
-                $crate::args::Arg::Int(v) => q.bind(*v),
-                $crate::args::Arg::Bool(v) => q.bind(*v),
-                $crate::args::Arg::Date(v) => q.bind(*v),
-                $crate::args::Arg::Timestamp(v) => q.bind(*v),
-                $crate::args::Arg::Uuid(v) => q.bind(*v),
-                $crate::args::Arg::Bytes(v) => q.bind(v.clone()),
-                $crate::args::Arg::OptText(v) => q.bind(v.clone()),
-                $crate::args::Arg::OptInt(v) => q.bind(*v),
-                $crate::args::Arg::OptDate(v) => q.bind(*v),
-                $crate::args::Arg::OptTimestamp(v) => q.bind(*v),
-                $crate::args::Arg::OptUuid(v) => q.bind(*v),
+                $crate::args::Arg::Text(v) => q.bind(v),
+                $crate::args::Arg::Int(v) => q.bind(v),
+                $crate::args::Arg::Bool(v) => q.bind(v),
+                $crate::args::Arg::Date(v) => q.bind(v),
+                $crate::args::Arg::Timestamp(v) => q.bind(v),
+                $crate::args::Arg::Uuid(v) => q.bind(v),
+                $crate::args::Arg::Bytes(v) => q.bind(v),
+                $crate::args::Arg::OptText(v) => q.bind(v),
+                $crate::args::Arg::OptInt(v) => q.bind(v),
+                $crate::args::Arg::OptDate(v) => q.bind(v),
+                $crate::args::Arg::OptTimestamp(v) => q.bind(v),
+                $crate::args::Arg::OptUuid(v) => q.bind(v),
             };
         }
         q

@@ -1,8 +1,8 @@
 //! The few statements that differ between SQLite and PostgreSQL, and bulk-insert plumbing.
 //! Everything engine-specific lives here, clearly marked.
 
-use crate::args::{Arg, Args};
-use crate::{DbResult, Tx, bind_args, with_tx};
+use crate::args::Arg;
+use crate::{DbResult, Tx, bind_values, with_tx};
 
 /// SQLite allows 32,766 bound variables per statement, PostgreSQL 65,535; stay under both.
 const MAX_BIND_VARS: usize = 30_000;
@@ -29,6 +29,9 @@ const MAX_ROWS_PER_STATEMENT: usize = 128;
 
 /// Inserts many rows with multi-row `INSERT … VALUES (…), (…)` statements inside `tx`.
 /// `conflict` is appended verbatim (e.g. `ON CONFLICT DO NOTHING`). Returns rows affected.
+///
+/// The values are handed to the driver without copies, and the next statement is assembled
+/// while the database runs the current one (on SQLite, its own thread).
 pub async fn bulk_insert(
     tx: &mut Tx,
     table: &str,
@@ -39,26 +42,65 @@ pub async fn bulk_insert(
     if rows.is_empty() {
         return Ok(0);
     }
-    let cap = rows_per_statement(columns.len());
-    let mut affected = 0;
+    let shape = InsertShape {
+        table,
+        columns,
+        conflict,
+        cap: rows_per_statement(columns.len()),
+        sqlite: tx.backend() == crate::Backend::Sqlite,
+    };
     let mut left = rows.len();
     let mut rows = rows.into_iter();
-    while left > 0 {
-        let n = chunk_len(left, cap);
-        left -= n;
-        let chunk: Vec<Vec<Arg>> = rows.by_ref().take(n).collect();
-        let mut args = Args::new();
-        let mut sql = String::with_capacity(64 + chunk.len() * columns.len() * 5);
+    let mut next = Some(shape.statement(&mut rows, &mut left));
+    let mut affected = 0;
+    while let Some((sql, values)) = next.take() {
+        let run = async {
+            Ok::<u64, crate::DbError>(with_tx!(tx, |conn| bind_values!(
+                sqlx::query(sqlx::AssertSqlSafe(sql)),
+                values
+            )
+            .execute(conn)
+            .await?
+            .rows_affected()))
+        };
+        // Polled after `run` has handed its statement over.
+        let assemble = async { (left > 0).then(|| shape.statement(&mut rows, &mut left)) };
+        let (done, assembled) = futures::join!(run, assemble);
+        affected += done?;
+        next = assembled;
+    }
+    Ok(affected)
+}
+
+/// What every statement of one [`bulk_insert`] shares.
+struct InsertShape<'a> {
+    table: &'a str,
+    columns: &'a [&'a str],
+    conflict: &'a str,
+    cap: usize,
+    sqlite: bool,
+}
+
+impl InsertShape<'_> {
+    /// The next statement: its SQL and its values, taken from `rows`.
+    fn statement(
+        &self,
+        rows: &mut std::vec::IntoIter<Vec<Arg>>,
+        left: &mut usize,
+    ) -> (String, Vec<Arg>) {
+        use std::fmt::Write;
+        let n = chunk_len(*left, self.cap);
+        *left -= n;
+        let width = self.columns.len();
+        let mut values = Vec::with_capacity(n * width);
+        let mut sql = String::with_capacity(64 + n * width * 5);
         sql.push_str("INSERT INTO ");
-        sql.push_str(table);
+        sql.push_str(self.table);
         sql.push_str(" (");
-        sql.push_str(&columns.join(", "));
+        sql.push_str(&self.columns.join(", "));
         sql.push_str(") VALUES ");
-        // SQLite resolves numbered parameters ($1, ?1) in time quadratic in their count; plain `?`
-        // binds in order and is linear. PostgreSQL needs `$n`.
-        let sqlite = tx.backend() == crate::Backend::Sqlite;
-        for (i, row) in chunk.into_iter().enumerate() {
-            debug_assert_eq!(row.len(), columns.len(), "bulk_insert row width");
+        for (i, row) in rows.by_ref().take(n).enumerate() {
+            debug_assert_eq!(row.len(), width, "bulk_insert row width");
             if i > 0 {
                 sql.push_str(", ");
             }
@@ -67,28 +109,23 @@ pub async fn bulk_insert(
                 if j > 0 {
                     sql.push_str(", ");
                 }
-                let placeholder = args.push(v);
-                if sqlite {
+                values.push(v);
+                // SQLite resolves numbered parameters ($1, ?1) in time quadratic in their
+                // count; plain `?` binds in order and is linear. PostgreSQL needs `$n`.
+                if self.sqlite {
                     sql.push('?');
                 } else {
-                    sql.push_str(&placeholder);
+                    let _ = write!(sql, "${}", values.len());
                 }
             }
             sql.push(')');
         }
-        if !conflict.is_empty() {
+        if !self.conflict.is_empty() {
             sql.push(' ');
-            sql.push_str(conflict);
+            sql.push_str(self.conflict);
         }
-        affected += with_tx!(tx, |conn| bind_args!(
-            sqlx::query(sqlx::AssertSqlSafe(sql)),
-            args
-        )
-        .execute(conn)
-        .await?
-        .rows_affected());
+        (sql, values)
     }
-    Ok(affected)
 }
 
 /// Refreshes the query planner's statistics after a large load (ANALYZE; on PostgreSQL VACUUM

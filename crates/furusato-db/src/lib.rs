@@ -37,6 +37,9 @@ pub mod source_records;
 pub mod testing;
 pub mod users;
 pub mod vault;
+pub mod writer;
+
+pub use writer::{DedicatedWriter, WRITER_CACHE_KIB, WRITER_CHECKPOINT_PAGES};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -130,12 +133,6 @@ pub fn now_utc() -> OffsetDateTime {
     now.replace_nanosecond(now.nanosecond() / 1000 * 1000)
         .unwrap_or(now)
 }
-
-/// Page cache of a [`Db::dedicated_writer`] connection on SQLite, in KiB. New donors land all
-/// over the matching indexes, which outgrow the usual 64 MiB at a few hundred thousand donors;
-/// every page missing from the cache is read back from the file. A 1,000,000-order sync took
-/// 266 s with 64 MiB and 239 s with 128 MiB (peak memory 299 MB and 359 MB).
-pub const WRITER_CACHE_KIB: u32 = 131_072;
 
 /// Options for opening the database.
 #[derive(Clone, Debug)]
@@ -287,18 +284,11 @@ impl Db {
         with_db!(self, |pool| pool.close().await)
     }
 
-    /// A pool of one connection of its own for a long job that writes in many transactions one
-    /// after the other (the 楽天 sync), on a SQLite file; `None` where the shared pool serves as
-    /// well. The caller closes it when the job ends.
-    ///
-    /// SQLite drops a connection's whole page cache whenever another connection has written
-    /// since its last transaction, and a pool hands its idle connections out in turn, so the
-    /// groups of a sync written through the shared pool each began with an empty cache and read
-    /// their index pages back from the file (a 300,000-order sync: 129.5 s through a pool of two
-    /// connections, 97.2 s through one). Its cache is twice the usual ([`WRITER_CACHE_KIB`]).
-    /// PostgreSQL's buffers are shared by every connection, and an in-memory SQLite database
-    /// shares one cache too.
-    pub async fn dedicated_writer(&self) -> DbResult<Option<Db>> {
+    /// A connection of its own for a long job that writes in many transactions one after the
+    /// other (the 楽天 sync), see [`writer`], on a SQLite file;
+    /// `None` where the shared pool serves as well (PostgreSQL, in-memory SQLite). The caller
+    /// closes it with [`DedicatedWriter::close`] when the job ends.
+    pub async fn dedicated_writer(&self) -> DbResult<Option<DedicatedWriter>> {
         let Db::Sqlite(pool) = self else {
             return Ok(None);
         };
@@ -306,16 +296,7 @@ impl Db {
         if !options.get_filename().is_file() {
             return Ok(None);
         }
-        let options = (*options)
-            .clone()
-            .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
-            .await
-            .map_err(DbError::Connect)?;
-        Ok(Some(Db::Sqlite(pool)))
+        Ok(Some(DedicatedWriter::open(&options).await?))
     }
 }
 

@@ -29,7 +29,7 @@ async fn a_dedicated_writer_writes_to_the_same_database() {
         Backend::Sqlite => assert!(own.is_some(), "a SQLite file gets its own pool"),
         Backend::Postgres => assert!(own.is_none(), "PostgreSQL shares its pool"),
     }
-    let writer = own.clone().unwrap_or_else(|| db.db.clone());
+    let writer = own.as_ref().map_or(&db.db, |w| w.db()).clone();
 
     // Written through the writer, read through the shared pool, and the other way round.
     for (w, r, value) in [(&writer, &db.db, "one"), (&db.db, &writer, "two")] {

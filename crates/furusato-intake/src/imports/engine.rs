@@ -37,9 +37,10 @@ use crate::matching::{self, SourceRef};
 /// Rows per batch (one round of queries and multi-row inserts).
 pub(crate) const BATCH: usize = 2_000;
 
-/// People handed to `matching::resolve_donors` at once: a handful of queries and multi-row
-/// inserts per call; its candidate look-ups bind every value as `$N`, which SQLite resolves in
-/// quadratic time, so a batch is split in a few calls (250 measured as good as any size).
+/// People handed to `matching::resolve_donors` at once when there is no matcher: a handful of
+/// queries and multi-row inserts per call; its candidate look-ups bind every value as `$N`,
+/// which SQLite resolves in quadratic time, so a batch is split in a few calls (250 measured as
+/// good as any size). A matcher looks nothing up and takes the whole batch.
 const RESOLVE_CHUNK: usize = 250;
 
 /// A file of at least this many rows, and at least a tenth of the city's donors, is matched
@@ -1156,10 +1157,12 @@ async fn write_batch(
         .collect();
     let t_resolve = std::time::Instant::now();
     let mut donor_ids: Vec<Uuid> = Vec::with_capacity(people.len());
-    for (chunk, rows) in people
-        .chunks(RESOLVE_CHUNK)
-        .zip(creates.chunks(RESOLVE_CHUNK))
-    {
+    let chunk_len = if matcher.is_some() {
+        people.len().max(1)
+    } else {
+        RESOLVE_CHUNK
+    };
+    for (chunk, rows) in people.chunks(chunk_len).zip(creates.chunks(chunk_len)) {
         let keys: Vec<matching::MatchKeys> = rows
             .iter()
             .map(|c| match &c.prep.keys {
