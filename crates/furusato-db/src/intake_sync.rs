@@ -1141,16 +1141,21 @@ pub async fn latest_raw(
     source: &str,
     external_id: &str,
 ) -> DbResult<Option<Vec<u8>>> {
-    const SQL: &str = "SELECT raw_deflate FROM source_records WHERE municipality_id = $1 AND source = $2 \
-        AND external_id = $3 ORDER BY version DESC LIMIT 1";
-    let stored: Option<Vec<u8>> = with_tx!(tx, |conn| sqlx::query_scalar(SQL)
+    const SQL: &str = "SELECT raw_deflate, raw_dictionary FROM source_records WHERE municipality_id = $1 \
+        AND source = $2 AND external_id = $3 ORDER BY version DESC LIMIT 1";
+    let stored: Option<(Vec<u8>, i64)> = with_tx!(tx, |conn| sqlx::query_as(SQL)
         .bind(tenant.0)
         .bind(source)
         .bind(external_id)
         .fetch_optional(conn)
         .await?);
     stored
-        .map(|s| crate::source_records::decompress(&s))
+        .map(|(s, d)| {
+            crate::source_records::decompress_with(
+                &s,
+                crate::source_records::Dictionary::from_id(d)?,
+            )
+        })
         .transpose()
 }
 

@@ -1,8 +1,6 @@
 //! Source records: every version of every record received from outside (楽天 order JSON, a CSV
 //! row), kept compressed as evidence. A record whose bytes did not change is not stored again.
 
-use std::io::{Read, Write};
-
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -40,48 +38,140 @@ pub fn content_hash(raw: &[u8]) -> Vec<u8> {
     Sha256::digest(raw).to_vec()
 }
 
-/// Deflates a raw record (fast level). The compressor state (some 300 KB, zeroed on creation)
-/// is kept per thread and reset between records: creating one per record cost more than the
-/// compression itself on million-row imports.
+/// A preset dictionary for deflate: bytes the compressor may refer back to as if they had come
+/// before the record. Records of one kind share most of their text (an RMS order repeats some
+/// sixty key names in every version), which a record of a few KB, compressed alone, cannot
+/// exploit. Stored as `source_records.raw_dictionary`, so that every record names the bytes it
+/// needs to be read back: a dictionary is never changed once released; another layout gets a
+/// new id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dictionary {
+    /// Plain deflate (CSV rows; every record written before dictionaries).
+    None,
+    /// The key layout of an RMS getOrder `OrderModel` (version 7) with every value blanked: key
+    /// names only, no personal data. 楽天 order JSON deflates to about half the size with it
+    /// (4.1 KB of JSON: 1.83 KB plain, 1.0 KB with the dictionary).
+    RakutenOrder1,
+}
+
+impl Dictionary {
+    /// The dictionary that records of `source` are written with.
+    pub fn for_source(source: &str) -> Self {
+        match source {
+            "rakuten" => Self::RakutenOrder1,
+            _ => Self::None,
+        }
+    }
+
+    /// The value of `source_records.raw_dictionary`.
+    pub fn id(self) -> i64 {
+        match self {
+            Self::None => 0,
+            Self::RakutenOrder1 => 1,
+        }
+    }
+
+    pub fn from_id(id: i64) -> DbResult<Self> {
+        match id {
+            0 => Ok(Self::None),
+            1 => Ok(Self::RakutenOrder1),
+            _ => Err(DbError::Corrupt(format!(
+                "source record names an unknown compression dictionary {id}"
+            ))),
+        }
+    }
+
+    fn bytes(self) -> Option<&'static [u8]> {
+        match self {
+            Self::None => None,
+            Self::RakutenOrder1 => Some(include_bytes!("../dictionaries/rakuten-order-1.json")),
+        }
+    }
+}
+
+/// Deflates a raw record (fast level) without a dictionary.
 pub fn compress(raw: &[u8]) -> Vec<u8> {
+    compress_with(raw, Dictionary::None)
+}
+
+/// Deflates a raw record (fast level) with `dict`. The compressor state (some 300 KB, zeroed on
+/// creation) is kept per thread and reset between records: creating one per record cost more
+/// than the compression itself on million-row imports.
+pub fn compress_with(raw: &[u8], dict: Dictionary) -> Vec<u8> {
     thread_local! {
         static DEFLATE: std::cell::RefCell<flate2::Compress> =
             std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::fast(), false));
     }
     DEFLATE.with_borrow_mut(|c| {
         c.reset();
-        let mut out = Vec::with_capacity(raw.len() / 2 + 64);
-        loop {
-            let consumed = c.total_in() as usize;
-            match c.compress_vec(&raw[consumed..], &mut out, flate2::FlushCompress::Finish) {
-                Ok(flate2::Status::StreamEnd) => break,
-                // The output buffer is full: make room and go on.
-                Ok(_) => out.reserve(out.capacity().max(64)),
-                // Deflating into memory does not fail; should the kept state ever be unusable, a
-                // fresh encoder does the record.
-                Err(_) => return compress_fresh(raw),
-            }
+        // A reset forgets the dictionary; setting it again hashes its 3 KB.
+        if let Some(d) = dict.bytes()
+            && c.set_dictionary(d).is_err()
+        {
+            return compress_fresh(raw, dict);
         }
-        out
+        deflate(c, raw).unwrap_or_else(|_| compress_fresh(raw, dict))
     })
 }
 
-fn compress_fresh(raw: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::DeflateEncoder::new(
-        Vec::with_capacity(raw.len() / 3),
-        flate2::Compression::fast(),
-    );
-    // Writing to a Vec cannot fail.
-    let _ = enc.write_all(raw);
-    enc.finish().unwrap_or_default()
+/// Runs `c` over all of `raw` to the end of the stream.
+fn deflate(c: &mut flate2::Compress, raw: &[u8]) -> Result<Vec<u8>, flate2::CompressError> {
+    let mut out = Vec::with_capacity(raw.len() / 2 + 64);
+    loop {
+        let consumed = c.total_in() as usize;
+        match c.compress_vec(&raw[consumed..], &mut out, flate2::FlushCompress::Finish)? {
+            flate2::Status::StreamEnd => return Ok(out),
+            // The output buffer is full: make room and go on.
+            _ => out.reserve(out.capacity().max(64)),
+        }
+    }
 }
 
+fn compress_fresh(raw: &[u8], dict: Dictionary) -> Vec<u8> {
+    let mut c = flate2::Compress::new(flate2::Compression::fast(), false);
+    if let Some(d) = dict.bytes() {
+        // Setting a dictionary on a new stream does not fail.
+        let _ = c.set_dictionary(d);
+    }
+    // Deflating into memory does not fail.
+    deflate(&mut c, raw).unwrap_or_default()
+}
+
+/// Inflates a record stored without a dictionary.
 pub fn decompress(stored: &[u8]) -> DbResult<Vec<u8>> {
-    let mut out = Vec::with_capacity(stored.len() * 4);
-    flate2::read::DeflateDecoder::new(stored)
-        .read_to_end(&mut out)
-        .map_err(|e| DbError::Corrupt(format!("source record does not decompress: {e}")))?;
-    Ok(out)
+    decompress_with(stored, Dictionary::None)
+}
+
+/// Inflates a record stored with `dict`.
+pub fn decompress_with(stored: &[u8], dict: Dictionary) -> DbResult<Vec<u8>> {
+    let corrupt = |e: &dyn std::fmt::Display| {
+        DbError::Corrupt(format!("source record does not decompress: {e}"))
+    };
+    let mut d = flate2::Decompress::new(false);
+    if let Some(bytes) = dict.bytes() {
+        d.set_dictionary(bytes).map_err(|e| corrupt(&e))?;
+    }
+    let mut out = Vec::with_capacity(stored.len() * 4 + 64);
+    loop {
+        let consumed = d.total_in() as usize;
+        let before = d.total_out();
+        match d
+            .decompress_vec(
+                &stored[consumed..],
+                &mut out,
+                flate2::FlushDecompress::Finish,
+            )
+            .map_err(|e| corrupt(&e))?
+        {
+            flate2::Status::StreamEnd => return Ok(out),
+            _ if out.len() == out.capacity() => out.reserve(out.capacity().max(1024)),
+            // No progress with room left: the stream ends early.
+            _ if d.total_out() == before && d.total_in() as usize == consumed => {
+                return Err(corrupt(&"the stream is cut short"));
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The latest (version, hash) of a record, if any.
@@ -138,7 +228,7 @@ pub async fn latest_versions(
 }
 
 /// Column list for bulk inserts matching [`insert_row`].
-pub const INSERT_COLUMNS: [&str; 12] = [
+pub const INSERT_COLUMNS: [&str; 13] = [
     "id",
     "municipality_id",
     "source",
@@ -146,6 +236,7 @@ pub const INSERT_COLUMNS: [&str; 12] = [
     "version",
     "content_hash",
     "raw_deflate",
+    "raw_dictionary",
     "donation_id",
     "donor_id",
     "import_id",
@@ -167,7 +258,8 @@ pub fn insert_row(
         Arg::Text(r.external_id.to_string()),
         Arg::Int(version),
         Arg::Bytes(hash),
-        Arg::Bytes(compress(r.raw)),
+        Arg::Bytes(compress_with(r.raw, Dictionary::for_source(r.source))),
+        Arg::Int(Dictionary::for_source(r.source).id()),
         Arg::OptUuid(r.donation_id),
         Arg::OptUuid(r.donor_id),
         Arg::OptUuid(r.import_id),
@@ -221,6 +313,7 @@ struct Row {
     external_id: String,
     version: i64,
     raw_deflate: Vec<u8>,
+    raw_dictionary: i64,
     donation_id: Option<Uuid>,
     donor_id: Option<Uuid>,
     import_id: Option<Uuid>,
@@ -230,7 +323,7 @@ struct Row {
 
 impl Row {
     fn into_record(self) -> DbResult<SourceRecord> {
-        let raw = decompress(&self.raw_deflate)?;
+        let raw = decompress_with(&self.raw_deflate, Dictionary::from_id(self.raw_dictionary)?)?;
         Ok(SourceRecord {
             id: self.id,
             source: self.source,
@@ -246,7 +339,7 @@ impl Row {
     }
 }
 
-const COLUMNS: &str = "id, source, external_id, version, raw_deflate, donation_id, donor_id, import_id, sync_run_id, received_at";
+const COLUMNS: &str = "id, source, external_id, version, raw_deflate, raw_dictionary, donation_id, donor_id, import_id, sync_run_id, received_at";
 
 /// Every version received for a donation, oldest first.
 pub async fn for_donation(
@@ -371,10 +464,35 @@ mod compress_tests {
             big,
             "寄附者 試験 ①㈱髙﨑".repeat(50).into_bytes(),
         ];
-        for r in &records {
-            let packed = compress(r);
-            assert_eq!(&decompress(&packed).unwrap(), r);
-            assert_eq!(&decompress(&compress_fresh(r)).unwrap(), r);
+        for dict in [Dictionary::None, Dictionary::RakutenOrder1] {
+            for r in &records {
+                let packed = compress_with(r, dict);
+                assert_eq!(&decompress_with(&packed, dict).unwrap(), r);
+                assert_eq!(&decompress_with(&compress_fresh(r, dict), dict).unwrap(), r);
+            }
+        }
+    }
+
+    #[test]
+    fn the_rakuten_dictionary_shrinks_an_order_and_is_needed_to_read_it() {
+        let order = r#"{"ChangeReasonModelList":[],"OrdererModel":{"city":"試験市","emailAddress":"test@example.invalid","familyName":"試験","familyNameKana":"シケン","firstName":"太郎","firstNameKana":"タロウ","phoneNumber1":"000","phoneNumber2":"0000","phoneNumber3":"0000","prefecture":"宮城県","sex":"男","subAddress":"1-1","zipCode1":"980","zipCode2":"0000"},"PackageModelList":[{"ItemModelList":[{"itemName":"試験の品","itemNumber":"SD0001","manageNumber":"sd0001","price":10000,"priceTaxIncl":10000,"selectedChoice":null,"units":1}],"SenderModel":{"city":"試験市","familyName":"試験","firstName":"花子","prefecture":"宮城県","subAddress":"2-2","zipCode1":"980","zipCode2":"0001"},"basketId":1,"deliveryPrice":0,"goodsPrice":10000}],"orderNumber":"000000-20261127-0000000001","orderProgress":300,"orderDatetime":"2026-11-27T10:00:00+0900"}"#.as_bytes();
+        let plain = compress(order);
+        let with = compress_with(order, Dictionary::RakutenOrder1);
+        assert!(
+            with.len() * 10 < plain.len() * 8,
+            "{} bytes with the dictionary against {} without",
+            with.len(),
+            plain.len()
+        );
+        assert_eq!(
+            decompress_with(&with, Dictionary::RakutenOrder1).unwrap(),
+            order
+        );
+        // Without its dictionary the record does not read back as itself.
+        assert_ne!(decompress(&with).ok().as_deref(), Some(order));
+        assert!(Dictionary::from_id(7).is_err());
+        for d in [Dictionary::None, Dictionary::RakutenOrder1] {
+            assert_eq!(Dictionary::from_id(d.id()).unwrap(), d);
         }
     }
 }

@@ -1074,6 +1074,7 @@ fn source_row(
         Arg::Int(version),
         Arg::Bytes(prep.hash.clone()),
         Arg::Bytes(deflated),
+        Arg::Int(source_records::Dictionary::None.id()),
         Arg::OptUuid(Some(donation_id)),
         Arg::OptUuid(Some(donor_id)),
         Arg::OptUuid(Some(import_id)),

@@ -84,7 +84,8 @@ pub struct Prepared {
     pub number: String,
     /// SHA-256 of the raw JSON as serialised for storage.
     pub hash: Vec<u8>,
-    /// The raw JSON, deflate-compressed (what `source_records.raw_deflate` stores).
+    /// The raw JSON, deflate-compressed with the dictionary of [`SOURCE`] (what
+    /// `source_records.raw_deflate` stores).
     pub compressed: Vec<u8>,
     pub mapped: MappedOrder,
     /// The orderer's matching keys (computed while fetching, off the writing path).
@@ -330,6 +331,7 @@ fn source_row(
         Arg::Int(version),
         Arg::Bytes(p.hash.clone()),
         Arg::Bytes(p.compressed.clone()),
+        Arg::Int(source_records::Dictionary::for_source(SOURCE).id()),
         Arg::OptUuid(Some(donation_id)),
         Arg::OptUuid(Some(donor_id)),
         Arg::OptUuid(None),

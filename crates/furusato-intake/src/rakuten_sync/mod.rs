@@ -44,7 +44,7 @@ use std::sync::Arc;
 
 use furusato_db::audit::{self, AuditEntry};
 use furusato_db::intake_sync::{self, RunCounts, run_status};
-use furusato_db::{Db, DbError, MunicipalityId, now_utc};
+use furusato_db::{Db, DbError, MunicipalityId, now_utc, source_records};
 use furusato_domain::jst;
 use furusato_portals::rakuten::client::{DEFAULT_BASE_URL, MAX_ORDERS_PER_CALL};
 use furusato_portals::rakuten::model::GetOrderResponse;
@@ -515,7 +515,10 @@ fn prepare_batch(
         match map::map_order(&model, table, observed_on) {
             Ok(mapped) => {
                 let hash = Sha256::digest(bytes).to_vec();
-                let compressed = furusato_db::source_records::compress(bytes);
+                let compressed = source_records::compress_with(
+                    bytes,
+                    source_records::Dictionary::for_source(SOURCE),
+                );
                 let keys = crate::matching::MatchKeys::of_new(&mapped.orderer);
                 out.prepared.push(Prepared {
                     number,
