@@ -1150,12 +1150,7 @@ pub async fn latest_raw(
         .fetch_optional(conn)
         .await?);
     stored
-        .map(|(s, d)| {
-            crate::source_records::decompress_with(
-                &s,
-                crate::source_records::Dictionary::from_id(d)?,
-            )
-        })
+        .map(|(s, d)| crate::source_records::decompress_stored(&s, d))
         .transpose()
 }
 

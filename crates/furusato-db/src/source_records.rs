@@ -142,6 +142,11 @@ pub fn decompress(stored: &[u8]) -> DbResult<Vec<u8>> {
     decompress_with(stored, Dictionary::None)
 }
 
+/// Inflates a stored row: its `raw_deflate` with the dictionary its `raw_dictionary` names.
+pub fn decompress_stored(raw_deflate: &[u8], raw_dictionary: i64) -> DbResult<Vec<u8>> {
+    decompress_with(raw_deflate, Dictionary::from_id(raw_dictionary)?)
+}
+
 /// Inflates a record stored with `dict`.
 pub fn decompress_with(stored: &[u8], dict: Dictionary) -> DbResult<Vec<u8>> {
     let corrupt = |e: &dyn std::fmt::Display| {
@@ -323,7 +328,7 @@ struct Row {
 
 impl Row {
     fn into_record(self) -> DbResult<SourceRecord> {
-        let raw = decompress_with(&self.raw_deflate, Dictionary::from_id(self.raw_dictionary)?)?;
+        let raw = decompress_stored(&self.raw_deflate, self.raw_dictionary)?;
         Ok(SourceRecord {
             id: self.id,
             source: self.source,
