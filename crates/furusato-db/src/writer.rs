@@ -35,7 +35,7 @@ use crate::{Db, DbError, DbResult};
 pub const WRITER_CACHE_KIB: u32 = 131_072;
 
 /// WAL pages after which a dedicated writer's commit checkpoints (SQLite's default is 1,000).
-pub const WRITER_CHECKPOINT_PAGES: u32 = 16_000;
+pub const WRITER_CHECKPOINT_PAGES: u32 = 65_536;
 
 /// A job's own writing connection. Close it with [`DedicatedWriter::close`] when the job ends.
 pub struct DedicatedWriter {
@@ -76,5 +76,24 @@ impl DedicatedWriter {
             tracing::warn!(error = %e, "the checkpoint after a job failed");
         }
         self.db.close().await;
+    }
+}
+
+/// A mark that changes whenever another connection commits to the database: SQLite's
+/// `PRAGMA data_version` read on the transaction's own connection (its own commits do not change
+/// it). `None` on PostgreSQL, where nothing of the kind is offered and no job relies on it.
+///
+/// A long job that keeps something derived from the database between its transactions (the 楽天
+/// sync's filter of donor keys) compares the mark at the start of each transaction and rebuilds
+/// what it keeps when someone else wrote meanwhile.
+pub async fn data_version(tx: &mut crate::Tx) -> DbResult<Option<i64>> {
+    match tx {
+        crate::Tx::Sqlite(t) => {
+            let v: i64 = sqlx::query_scalar("PRAGMA data_version")
+                .fetch_one(&mut **t)
+                .await?;
+            Ok(Some(v))
+        }
+        crate::Tx::Postgres(_) => Ok(None),
     }
 }

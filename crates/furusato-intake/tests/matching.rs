@@ -1217,3 +1217,94 @@ async fn suggestions_rank_likely_duplicates() {
     assert_eq!(s.len(), 1);
     assert_eq!((s[0].0.id, s[0].1.value), (p.new, 85));
 }
+
+/// The 楽天 sync's key filter: people no donor can match are resolved without look-ups and with
+/// the same decisions as without the filter, and a donor another connection wrote meanwhile is
+/// never missed (the filter stops answering until it is rebuilt).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_filter_skips_only_strangers_and_sees_other_writers() {
+    use furusato_intake::matching::{KeyFilter, resolve_donors_filtered};
+    let (db, t) = setup().await;
+    let Some(writer) = db.dedicated_writer().await.expect("writer") else {
+        return; // PostgreSQL: the sync writes through the pool and keeps no filter.
+    };
+    let w = writer.db();
+    let src = |id: &'static str| SourceRef {
+        source: "rakuten",
+        external_id: id,
+    };
+    let hanako = person(
+        "佐藤",
+        "花子",
+        "サトウ",
+        "ハナコ",
+        "09012345678",
+        "9800811",
+        "一番町1-1",
+    );
+    let mut tx = db.begin().await.unwrap();
+    let known = resolve_donors(&mut tx, t, &[(hanako.clone(), src("A-1"))])
+        .await
+        .unwrap()[0];
+    tx.commit().await.unwrap();
+
+    let slot = std::sync::Mutex::new(None);
+    let strangers: Vec<NewDonor> = (0..50)
+        .map(|i| {
+            person(
+                "鈴木",
+                &format!("次郎{i}"),
+                "スズキ",
+                &format!("ジロウ{i}"),
+                &format!("0803{i:07}"),
+                &format!("{:07}", 1_000_000 + i * 101),
+                "本町2-2",
+            )
+        })
+        .collect();
+    let mut items = vec![(hanako.clone(), src("A-2"))];
+    items.extend(strangers.iter().map(|s| (s.clone(), src("B"))));
+    let keys = items.iter().map(|(d, _)| MatchKeys::of_new(d)).collect();
+    let mut tx = w.begin().await.unwrap();
+    KeyFilter::refresh(&slot, &mut tx, t).await.unwrap();
+    let got = resolve_donors_filtered(&mut tx, t, &items, keys, &slot)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(got[0].donor_id, known.donor_id, "the known donor is found");
+    assert_eq!(got[0].link, Link::Auto);
+    assert!(got[1..].iter().all(|r| r.link == Link::New));
+    {
+        let g = slot.lock().unwrap();
+        let f = g.as_ref().expect("a SQLite writer keeps a filter");
+        assert_eq!(f.skipped + f.looked_up, 51);
+        assert!(f.looked_up >= 1, "the known person is looked up");
+        assert!(f.skipped >= 45, "strangers are not looked up: {}", f.skipped);
+    }
+
+    // A donor created through another connection, then the same person through the sync.
+    let taro = person(
+        "高橋",
+        "太郎",
+        "タカハシ",
+        "タロウ",
+        "09087654321",
+        "9830852",
+        "榴岡3-3",
+    );
+    let mut tx = db.begin().await.unwrap();
+    let other = resolve_donors(&mut tx, t, &[(taro.clone(), src("C-1"))])
+        .await
+        .unwrap()[0];
+    tx.commit().await.unwrap();
+    let mut tx = w.begin().await.unwrap();
+    KeyFilter::refresh(&slot, &mut tx, t).await.unwrap();
+    let keys = vec![MatchKeys::of_new(&taro)];
+    let got = resolve_donors_filtered(&mut tx, t, &[(taro, src("C-2"))], keys, &slot)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(got[0].donor_id, other.donor_id, "the other writer's donor is found");
+    assert_eq!(got[0].link, Link::Auto);
+    writer.close().await;
+}
