@@ -164,17 +164,6 @@ pub async fn candidates_by(
     Ok(out)
 }
 
-/// How many unmerged donors `tenant` has (what [`each_candidate`] would list).
-pub async fn count_candidates(tx: &mut Tx, tenant: MunicipalityId) -> DbResult<usize> {
-    let n: i64 = with_tx!(tx, |conn| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM donors WHERE municipality_id = $1 AND merged_into_id IS NULL"
-    )
-    .bind(tenant.0)
-    .fetch_one(conn)
-    .await?);
-    Ok(usize::try_from(n).unwrap_or(0))
-}
-
 /// Calls `each` with every unmerged donor of `tenant` (a large run's matcher loads them once
 /// instead of looking candidates up batch by batch). Streams: nothing is collected here.
 pub async fn each_candidate(

@@ -78,22 +78,3 @@ impl DedicatedWriter {
         self.db.close().await;
     }
 }
-
-/// A mark that changes whenever another connection commits to the database: SQLite's
-/// `PRAGMA data_version` read on the transaction's own connection (its own commits do not change
-/// it). `None` on PostgreSQL, where nothing of the kind is offered and no job relies on it.
-///
-/// A long job that keeps something derived from the database between its transactions (the 楽天
-/// sync's filter of donor keys) compares the mark at the start of each transaction and rebuilds
-/// what it keeps when someone else wrote meanwhile.
-pub async fn data_version(tx: &mut crate::Tx) -> DbResult<Option<i64>> {
-    match tx {
-        crate::Tx::Sqlite(t) => {
-            let v: i64 = sqlx::query_scalar("PRAGMA data_version")
-                .fetch_one(&mut **t)
-                .await?;
-            Ok(Some(v))
-        }
-        crate::Tx::Postgres(_) => Ok(None),
-    }
-}

@@ -531,23 +531,6 @@ pub async fn resolve_donors_keyed(
         .collect())
 }
 
-/// [`resolve_donors_keyed`] that skips the look-ups of people `filter` proves no donor can match
-/// (see [`KeyFilter`]) and adds the donors it creates to the filter.
-pub async fn resolve_donors_filtered(
-    tx: &mut Tx,
-    tenant: MunicipalityId,
-    items: &[(NewDonor, SourceRef<'_>)],
-    keys: Vec<MatchKeys>,
-    filter: &std::sync::Mutex<Option<KeyFilter>>,
-) -> DbResult<Vec<Resolved>> {
-    let (donors, sources) = split(items);
-    Ok(resolve_batch_with(tx, tenant, &donors, &sources, keys, Some(filter))
-        .await?
-        .iter()
-        .map(Resolution::resolved)
-        .collect())
-}
-
 async fn resolve_keyed(
     tx: &mut Tx,
     tenant: MunicipalityId,
@@ -691,136 +674,6 @@ impl Pool {
                 let e = &self.entries[*i];
                 (s.value, Reverse(e.created_at), Reverse(e.id))
             })
-    }
-}
-
-/// The look-up keys of a city's donors, kept by a long run that writes in many transactions (the
-/// 楽天 sync) so that people no donor can match are resolved without look-up queries.
-///
-/// A Bloom filter of the hashes of every unmerged donor's four look-up keys (phone, postal code +
-/// フリガナ, postal code + name, フリガナ), as [`Pool`] indexes them. A person none of whose look-ups
-/// is in the filter has no candidate in the database (a filter never forgets a key it was given,
-/// and is rebuilt whenever the database may hold a key it was not given, see
-/// [`KeyFilter::refresh`]); the others are looked up as usual. Donors the run creates are added as
-/// it goes (a group that is rolled back leaves their keys behind: that only costs a look-up).
-/// Decisions are therefore exactly those of [`resolve_donors`].
-///
-/// Memory: about 2 bytes per key (0.1 % false positives), some 8 MB for a million donors.
-pub struct KeyFilter {
-    bloom: fastbloom::BloomFilter,
-    /// Keys inserted; past `capacity` the false-positive rate climbs and the filter is rebuilt
-    /// larger.
-    keys: usize,
-    capacity: usize,
-    /// `writer::data_version` when the filter was last known to hold every donor's keys; `None`
-    /// while it may not (another connection wrote since).
-    version: Option<i64>,
-    built: std::time::Instant,
-    /// People resolved without and with look-ups (logged at the end of a run).
-    pub skipped: u64,
-    pub looked_up: u64,
-}
-
-/// Keys a new filter has room for at least.
-const FILTER_MIN_KEYS: usize = 1 << 20;
-
-/// After another connection wrote, the filter is rebuilt (a scan of the city's donors) at most
-/// this often; meanwhile every person is looked up.
-const FILTER_REBUILD_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
-
-impl KeyFilter {
-    /// Reads the keys of every unmerged donor of `tenant`, in the caller's transaction.
-    /// `None` when the database offers no change mark ([`furusato_db::writer::data_version`]),
-    /// so a filter could not know when it goes stale.
-    pub async fn build(tx: &mut Tx, tenant: MunicipalityId) -> DbResult<Option<KeyFilter>> {
-        let Some(version) = furusato_db::writer::data_version(tx).await? else {
-            return Ok(None);
-        };
-        let donors = store::count_candidates(tx, tenant).await?;
-        let capacity = (donors * LOOKUPS * 4).max(FILTER_MIN_KEYS);
-        let mut f = KeyFilter {
-            bloom: fastbloom::BloomFilter::with_false_pos(0.001).expected_items(capacity),
-            keys: 0,
-            capacity,
-            version: Some(version),
-            built: std::time::Instant::now(),
-            skipped: 0,
-            looked_up: 0,
-        };
-        store::each_candidate(tx, tenant, |c| f.add(&MatchKeys::of_candidate(&c))).await?;
-        Ok(Some(f))
-    }
-
-    /// At the start of each of the run's transactions: keeps the filter if nobody else wrote
-    /// since it was last checked and it still has room, rebuilds it otherwise (at most every
-    /// [`FILTER_REBUILD_EVERY`] after another connection wrote; until then it is not used).
-    pub async fn refresh(
-        slot: &std::sync::Mutex<Option<KeyFilter>>,
-        tx: &mut Tx,
-        tenant: MunicipalityId,
-    ) -> DbResult<()> {
-        let empty = slot.lock().expect("key filter lock").is_none();
-        if empty {
-            let built = KeyFilter::build(tx, tenant).await?;
-            *slot.lock().expect("key filter lock") = built;
-            return Ok(());
-        }
-        let now = furusato_db::writer::data_version(tx).await?;
-        let (stale, full, may_rebuild, counts) = {
-            let mut g = slot.lock().expect("key filter lock");
-            let Some(f) = g.as_mut() else { return Ok(()) };
-            if f.version != now {
-                f.version = None;
-            }
-            (
-                f.version.is_none(),
-                f.keys > f.capacity,
-                f.built.elapsed() >= FILTER_REBUILD_EVERY,
-                (f.skipped, f.looked_up),
-            )
-        };
-        if (stale && may_rebuild) || (full && !stale) {
-            if let Some(mut fresh) = KeyFilter::build(tx, tenant).await? {
-                (fresh.skipped, fresh.looked_up) = counts;
-                *slot.lock().expect("key filter lock") = Some(fresh);
-            }
-        }
-        Ok(())
-    }
-
-    /// Adds the keys of a donor the run wrote outside [`resolve_donors_filtered`] (an orderer's
-    /// changed name, address or phone written to the donor).
-    pub fn note_donor(slot: Option<&std::sync::Mutex<Option<KeyFilter>>>, d: &NewDonor) {
-        if let Some(slot) = slot
-            && let Some(f) = slot.lock().expect("key filter lock").as_mut()
-        {
-            f.add(&MatchKeys::of_new(d));
-        }
-    }
-
-    fn add(&mut self, k: &MatchKeys) {
-        for (which, h) in k.lookup_hashes().into_iter().enumerate() {
-            if let Some(h) = h {
-                self.bloom.insert(&(which, h));
-                self.keys += 1;
-            }
-        }
-    }
-
-    /// Whether a donor may answer one of `k`'s look-ups (the same look-ups as
-    /// [`Pool::candidates`]); `true` while the filter is not usable.
-    fn may_match(&self, k: &MatchKeys) -> bool {
-        if self.version.is_none() {
-            return true;
-        }
-        let mut hashes = k.lookup_hashes();
-        if probe_postal(k).is_some() || k.usable_phone().is_some() {
-            hashes[3] = None;
-        }
-        hashes
-            .into_iter()
-            .enumerate()
-            .any(|(which, h)| h.is_some_and(|h| self.bloom.contains(&(which, h))))
     }
 }
 
@@ -1002,48 +855,26 @@ async fn resolve_batch(
     sources: &[SourceRef<'_>],
     keys: Vec<MatchKeys>,
 ) -> DbResult<Vec<Resolution>> {
-    resolve_batch_with(tx, tenant, donors, sources, keys, None).await
-}
-
-async fn resolve_batch_with(
-    tx: &mut Tx,
-    tenant: MunicipalityId,
-    donors: &[&NewDonor],
-    sources: &[SourceRef<'_>],
-    keys: Vec<MatchKeys>,
-    filter: Option<&std::sync::Mutex<Option<KeyFilter>>>,
-) -> DbResult<Vec<Resolution>> {
     debug_assert_eq!(donors.len(), sources.len());
-    // The people whose look-ups are run (all of them without a filter).
-    let look: Vec<bool> = match filter {
-        Some(slot) => match slot.lock().expect("key filter lock").as_mut() {
-            Some(f) => {
-                let look: Vec<bool> = keys.iter().map(|k| f.may_match(k)).collect();
-                let n = look.iter().filter(|l| **l).count() as u64;
-                f.looked_up += n;
-                f.skipped += look.len() as u64 - n;
-                look
-            }
-            None => vec![true; keys.len()],
-        },
-        None => vec![true; keys.len()],
-    };
-    let looked = || keys.iter().zip(&look).filter(|(_, l)| **l).map(|(k, _)| k);
     // Candidates come from the look-ups that every rule scoring REVIEW_SCORE or more needs: the
     // phone number, or the postal code together with the フリガナ or the name. Namesakes elsewhere
     // in the country are not fetched (they can only score SameName, below review). Rows without a
     // usable postal code or phone fall back to the フリガナ alone.
-    let phone: Vec<String> = looked()
+    let phone: Vec<String> = keys
+        .iter()
         .filter_map(|k| k.usable_phone().map(str::to_string))
         .collect();
     let postal = |k: &MatchKeys| probe_postal(k).map(str::to_string);
-    let postal_kana: Vec<String> = looked()
+    let postal_kana: Vec<String> = keys
+        .iter()
         .filter_map(|k| Some(store::pair(&postal(k)?, k.usable_kana()?)))
         .collect();
-    let postal_name: Vec<String> = looked()
+    let postal_name: Vec<String> = keys
+        .iter()
         .filter_map(|k| Some(store::pair(&postal(k)?, k.usable_name()?)))
         .collect();
-    let kana: Vec<String> = looked()
+    let kana: Vec<String> = keys
+        .iter()
         .filter(|k| postal(k).is_none() && k.usable_phone().is_none())
         .filter_map(|k| k.usable_kana().map(str::to_string))
         .collect();
@@ -1066,17 +897,7 @@ async fn resolve_batch_with(
             }
         }
     }
-    let known = pool.len();
     let (out, rows) = decide(&mut pool, tenant, donors, sources, keys);
-    // The donors just created (after the candidates in the pool) join the filter.
-    if let Some(slot) = filter {
-        let mut g = slot.lock().expect("key filter lock");
-        if let Some(f) = g.as_mut() {
-            for e in &pool.entries[known..] {
-                f.add(&e.keys);
-            }
-        }
-    }
     rows.write(tx).await?;
     Ok(out)
 }

@@ -77,9 +77,6 @@ pub struct Ctx<'a> {
     pub observed_on: Date,
     /// Who the writes are attributed to in the audit trail.
     pub actor: &'a AuditEntry,
-    /// Donor keys known to be in the database, when the run keeps them (see
-    /// [`crate::matching::KeyFilter`]).
-    pub key_filter: Option<&'a std::sync::Mutex<Option<crate::matching::KeyFilter>>>,
 }
 
 /// An order fetched and mapped, ready to write (prepared off the database task).
@@ -179,9 +176,6 @@ async fn try_group(ctx: &Ctx<'_>, group: &[Prepared]) -> DbResult<GroupOutcome> 
     let mut out = GroupOutcome::default();
     let numbers: Vec<String> = group.iter().map(|p| p.number.clone()).collect();
     let mut tx = ctx.db.begin().await?;
-    if let Some(slot) = ctx.key_filter {
-        crate::matching::KeyFilter::refresh(slot, &mut tx, ctx.tenant).await?;
-    }
     let states = intake_sync::portal_orders(&mut tx, ctx.tenant, PORTAL, &numbers).await?;
     let without_state: Vec<String> = numbers
         .iter()
@@ -401,12 +395,7 @@ async fn insert_new(
         .zip(orders.chunks(RESOLVE_CHUNK))
     {
         let keys = orders.iter().map(|p| p.keys.clone()).collect();
-        resolved.extend(match ctx.key_filter {
-            Some(f) => {
-                crate::matching::resolve_donors_filtered(tx, ctx.tenant, chunk, keys, f).await?
-            }
-            None => crate::matching::resolve_donors_keyed(tx, ctx.tenant, chunk, keys).await?,
-        });
+        resolved.extend(crate::matching::resolve_donors_keyed(tx, ctx.tenant, chunk, keys).await?);
     }
 
     // 寄附番号 per fiscal year of the 寄附日, in order.
@@ -836,7 +825,6 @@ async fn apply_change(
                 changed_fields.insert("donor_updated".into(), json!(false));
             } else {
                 donors::update(tx, ctx.tenant, db_row.donor_id, &new.orderer).await?;
-                crate::matching::KeyFilter::note_donor(ctx.key_filter, &new.orderer);
                 parts.push(format!("注文者の{}の変更を寄附者に反映", labels.join("・")));
                 changed_fields.insert("donor_updated".into(), json!(true));
             }

@@ -588,9 +588,6 @@ struct RunState<'a> {
     cursor: Option<OffsetDateTime>,
     window: Option<(OffsetDateTime, OffsetDateTime)>,
     in_second_pass: bool,
-    /// The donor-key filter of the run's own writer (see `matching::KeyFilter`); none when the
-    /// run writes through the shared pool, whose connections change from group to group.
-    key_filter: Option<std::sync::Mutex<Option<crate::matching::KeyFilter>>>,
 }
 
 impl RunState<'_> {
@@ -623,7 +620,6 @@ impl RunState<'_> {
             gifts: &self.gifts,
             observed_on: self.observed_on,
             actor: &self.actor,
-            key_filter: self.key_filter.as_ref(),
         };
         let o = apply::apply_group(&ctx, orders).await;
         self.counts.created += o.created;
@@ -847,9 +843,6 @@ pub async fn run(
         None
     });
     let mut st = RunState {
-        key_filter: own_writer
-            .as_ref()
-            .map(|_| std::sync::Mutex::new(None)),
         db: own_writer.as_ref().map_or(db, |w| w.db()),
         tenant,
         run_id,
