@@ -256,6 +256,7 @@ pub fn insert_row(
     version: i64,
     hash: Vec<u8>,
 ) -> Vec<Arg> {
+    let dict = Dictionary::for_source(r.source);
     vec![
         Arg::Uuid(new_id()),
         Arg::Uuid(tenant.0),
@@ -263,8 +264,8 @@ pub fn insert_row(
         Arg::Text(r.external_id.to_string()),
         Arg::Int(version),
         Arg::Bytes(hash),
-        Arg::Bytes(compress_with(r.raw, Dictionary::for_source(r.source))),
-        Arg::Int(Dictionary::for_source(r.source).id()),
+        Arg::Bytes(compress_with(r.raw, dict)),
+        Arg::Int(dict.id()),
         Arg::OptUuid(r.donation_id),
         Arg::OptUuid(r.donor_id),
         Arg::OptUuid(r.import_id),
