@@ -245,6 +245,92 @@ pub async fn restore_indexes_in(
     Ok(())
 }
 
+/// Drops the indexes `names` (those that exist) for a bulk load written in many transactions,
+/// recording each one's `CREATE INDEX` statement in `deferred_indexes` in the same transaction.
+/// [`restore_deferred_indexes`] builds them again at the end of the load or, if the load never
+/// got there (a crash, a killed process), at the next start of furusato ([`crate::Db::migrate`]).
+/// `by` says who deferred them (kept in the table for an operator who looks).
+///
+/// SQLite only: on PostgreSQL it does nothing and returns no names. Readers meanwhile search
+/// without these indexes, so only loads that at least double the tables use it.
+pub async fn defer_indexes(db: &crate::Db, names: &[&str], by: &str) -> DbResult<Vec<String>> {
+    if db.backend() != crate::Backend::Sqlite {
+        return Ok(Vec::new());
+    }
+    let mut tx = db.begin().await?;
+    let mut deferred = Vec::new();
+    let now = crate::now_utc();
+    {
+        let crate::Tx::Sqlite(conn) = &mut tx else {
+            unreachable!("checked above")
+        };
+        for name in names {
+            let sql: Option<String> = sqlx::query_scalar(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = $1 AND sql IS NOT NULL",
+            )
+            .bind(*name)
+            .fetch_optional(&mut **conn)
+            .await?;
+            let Some(sql) = sql else { continue };
+            sqlx::query(
+                "INSERT INTO deferred_indexes (name, definition, deferred_by, deferred_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(*name)
+            .bind(&sql)
+            .bind(by)
+            .bind(now)
+            .execute(&mut **conn)
+            .await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {name}")))
+                .execute(&mut **conn)
+                .await?;
+            deferred.push((*name).to_string());
+        }
+    }
+    tx.commit().await?;
+    Ok(deferred)
+}
+
+/// Builds every index listed in `deferred_indexes` (see [`defer_indexes`]) and empties the list,
+/// in one transaction. Returns the names built. Cheap when the list is empty (one read, no lock).
+pub async fn restore_deferred_indexes(db: &crate::Db) -> DbResult<Vec<String>> {
+    let crate::Db::Sqlite(pool) = db else {
+        return Ok(Vec::new());
+    };
+    const LIST: &str = "SELECT name, definition FROM deferred_indexes ORDER BY name";
+    let pending: Vec<(String, String)> = sqlx::query_as(LIST).fetch_all(pool).await?;
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = db.begin().await?;
+    let crate::Tx::Sqlite(conn) = &mut tx else {
+        unreachable!("a SQLite database gives SQLite transactions")
+    };
+    // Read again under the write lock: another process may have built them meanwhile.
+    let pending: Vec<(String, String)> = sqlx::query_as(LIST).fetch_all(&mut **conn).await?;
+    let mut built = Vec::new();
+    for (name, definition) in pending {
+        let exists: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = $1",
+        )
+        .bind(&name)
+        .fetch_one(&mut **conn)
+        .await?;
+        if exists == 0 {
+            sqlx::query(sqlx::AssertSqlSafe(definition))
+                .execute(&mut **conn)
+                .await?;
+            built.push(name);
+        }
+    }
+    sqlx::query("DELETE FROM deferred_indexes")
+        .execute(&mut **conn)
+        .await?;
+    tx.commit().await?;
+    Ok(built)
+}
+
 /// Rows of `table`, all tenants (what rebuilding one of its indexes reads).
 pub async fn table_rows(tx: &mut crate::Tx, table: &str) -> DbResult<i64> {
     let sql = format!("SELECT COUNT(*) FROM {table}");

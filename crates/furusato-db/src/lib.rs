@@ -228,6 +228,14 @@ impl Db {
             Db::Sqlite(pool) => sqlite_migrator().run(pool).await?,
             Db::Postgres(pool) => postgres_migrator().run(pool).await?,
         }
+        // A bulk load that stopped before the end left indexes dropped: build them now.
+        let built = dialect::restore_deferred_indexes(self).await?;
+        if !built.is_empty() {
+            tracing::warn!(
+                indexes = %built.join(", "),
+                "built the indexes an interrupted bulk load had left dropped"
+            );
+        }
         Ok(())
     }
 

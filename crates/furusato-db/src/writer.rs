@@ -65,6 +65,17 @@ impl DedicatedWriter {
         &self.db
     }
 
+    /// Sets the writer's page cache, in KiB, until the next call (an initial load, whose writes
+    /// are mostly appends, gives the memory to its donor matcher instead).
+    pub async fn set_cache_kib(db: &Db, kib: u32) -> DbResult<()> {
+        if let Db::Sqlite(pool) = db {
+            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = -{kib}")))
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Checkpoints what the job left in the WAL and closes the connection (the shared pool
     /// stays open).
     pub async fn close(self) {

@@ -38,10 +38,11 @@ use serde_json::json;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use super::bulk::BulkLoad;
 use super::choices::MappingTable;
 use super::map::{self, DonationFields, MappedItem, MappedOrder};
 use super::{PORTAL, SOURCE};
-use crate::matching::SourceRef;
+use crate::matching::{Matcher, Resolution, SourceRef};
 
 /// People per donor-resolution batch: [`crate::matching::resolve_donors`] inserts donors and
 /// sources with `$n` parameters, whose binding cost on SQLite grows with the square of the
@@ -142,11 +143,25 @@ impl GroupOutcome {
 
 /// Writes a group of prepared orders. Never fails as a whole: orders that cannot be written are
 /// returned as failed.
-pub async fn apply_group(ctx: &Ctx<'_>, group: Vec<Prepared>) -> GroupOutcome {
+///
+/// In an initial load (`bulk`), donors are matched with its in-memory [`crate::matching::Matcher`];
+/// a group that fails makes it read the donors again, since the group's new donors were rolled
+/// back.
+pub async fn apply_group(
+    ctx: &Ctx<'_>,
+    group: Vec<Prepared>,
+    mut bulk: Option<&mut BulkLoad>,
+) -> GroupOutcome {
     if group.is_empty() {
         return GroupOutcome::default();
     }
-    match try_group(ctx, &group).await {
+    let result = try_group(ctx, &group, bulk.as_deref_mut()).await;
+    if result.is_err()
+        && let Some(b) = bulk.as_deref_mut()
+    {
+        b.invalidate();
+    }
+    match result {
         Ok(o) => o,
         Err(e) if group.len() == 1 => {
             tracing::warn!(error = %e, "an order could not be written");
@@ -165,17 +180,25 @@ pub async fn apply_group(ctx: &Ctx<'_>, group: Vec<Prepared>) -> GroupOutcome {
             tracing::warn!(error = %e, orders = group.len(), "a group could not be written; retrying its orders one by one");
             let mut out = GroupOutcome::default();
             for p in group {
-                out.merge(Box::pin(apply_group(ctx, vec![p])).await);
+                out.merge(Box::pin(apply_group(ctx, vec![p], bulk.as_deref_mut())).await);
             }
             out
         }
     }
 }
 
-async fn try_group(ctx: &Ctx<'_>, group: &[Prepared]) -> DbResult<GroupOutcome> {
+async fn try_group(
+    ctx: &Ctx<'_>,
+    group: &[Prepared],
+    mut bulk: Option<&mut BulkLoad>,
+) -> DbResult<GroupOutcome> {
     let mut out = GroupOutcome::default();
     let numbers: Vec<String> = group.iter().map(|p| p.number.clone()).collect();
     let mut tx = ctx.db.begin().await?;
+    let matcher = match bulk.as_deref_mut() {
+        Some(b) => Some(b.matcher(&mut tx).await?),
+        None => None,
+    };
     let states = intake_sync::portal_orders(&mut tx, ctx.tenant, PORTAL, &numbers).await?;
     let without_state: Vec<String> = numbers
         .iter()
@@ -202,7 +225,8 @@ async fn try_group(ctx: &Ctx<'_>, group: &[Prepared]) -> DbResult<GroupOutcome> 
         }
     }
 
-    insert_new(ctx, &mut tx, &new_orders, &mut out).await?;
+    insert_new(ctx, &mut tx, &new_orders, matcher, &mut out).await?;
+    let mut donors_updated = false;
     if !changed.is_empty() {
         let donation_ids: Vec<Uuid> = changed
             .iter()
@@ -221,7 +245,8 @@ async fn try_group(ctx: &Ctx<'_>, group: &[Prepared]) -> DbResult<GroupOutcome> 
                 .ok_or(furusato_db::DbError::NotFound("donation"))?;
             let st = ship_tos.remove(id).unwrap_or_default();
             let it = items.remove(id).unwrap_or_default();
-            apply_change(ctx, &mut tx, p, *state, &db_row, st, it, &mut out).await?;
+            donors_updated |=
+                apply_change(ctx, &mut tx, p, *state, &db_row, st, it, &mut out).await?;
         }
     }
 
@@ -240,6 +265,10 @@ async fn try_group(ctx: &Ctx<'_>, group: &[Prepared]) -> DbResult<GroupOutcome> 
         audit::append(&mut tx, &entry).await?;
     }
     tx.commit().await?;
+    // The matcher holds the donor's former keys: read the donors again before the next group.
+    if donors_updated && let Some(b) = bulk {
+        b.invalidate();
+    }
     Ok(out)
 }
 
@@ -369,6 +398,7 @@ async fn insert_new(
     ctx: &Ctx<'_>,
     tx: &mut Tx,
     orders: &[&Prepared],
+    matcher: Option<&mut Matcher>,
     out: &mut GroupOutcome,
 ) -> DbResult<()> {
     if orders.is_empty() {
@@ -388,14 +418,26 @@ async fn insert_new(
             )
         })
         .collect();
-    // Small batches (see RESOLVE_CHUNK); each batch sees the donors created before it.
     let mut resolved = Vec::with_capacity(people.len());
-    for (chunk, orders) in people
-        .chunks(RESOLVE_CHUNK)
-        .zip(orders.chunks(RESOLVE_CHUNK))
-    {
+    if let Some(m) = matcher {
+        // An initial load: the whole group against the donors in memory.
         let keys = orders.iter().map(|p| p.keys.clone()).collect();
-        resolved.extend(crate::matching::resolve_donors_keyed(tx, ctx.tenant, chunk, keys).await?);
+        resolved.extend(
+            m.resolve(tx, &people, keys)
+                .await?
+                .iter()
+                .map(Resolution::resolved),
+        );
+    } else {
+        // Small batches (see RESOLVE_CHUNK); each batch sees the donors created before it.
+        for (chunk, orders) in people
+            .chunks(RESOLVE_CHUNK)
+            .zip(orders.chunks(RESOLVE_CHUNK))
+        {
+            let keys = orders.iter().map(|p| p.keys.clone()).collect();
+            resolved
+                .extend(crate::matching::resolve_donors_keyed(tx, ctx.tenant, chunk, keys).await?);
+        }
     }
 
     // 寄附番号 per fiscal year of the 寄附日, in order.
@@ -714,6 +756,7 @@ fn orderer_label(f: &str) -> &'static str {
     }
 }
 
+/// Writes what 楽天 changed in an order. Returns whether it updated the donor's data.
 #[allow(clippy::too_many_arguments)]
 async fn apply_change(
     ctx: &Ctx<'_>,
@@ -724,7 +767,8 @@ async fn apply_change(
     db_ship_tos: Vec<donations::ShipTo>,
     db_items: Vec<donations::DonationItem>,
     out: &mut GroupOutcome,
-) -> DbResult<()> {
+) -> DbResult<bool> {
+    let mut donor_updated = false;
     let new = &p.mapped;
     // The previous version as 楽天 sent it, mapped with today's mappings.
     let prev: Option<MappedOrder> = if state.is_some() {
@@ -825,6 +869,7 @@ async fn apply_change(
                 changed_fields.insert("donor_updated".into(), json!(false));
             } else {
                 donors::update(tx, ctx.tenant, db_row.donor_id, &new.orderer).await?;
+                donor_updated = true;
                 parts.push(format!("注文者の{}の変更を寄附者に反映", labels.join("・")));
                 changed_fields.insert("donor_updated".into(), json!(true));
             }
@@ -914,7 +959,7 @@ async fn apply_change(
         out.unchanged += 1;
         out.versions_only += 1;
     }
-    Ok(())
+    Ok(donor_updated)
 }
 
 fn ship_eq(a: &NewShipTo, b: &NewShipTo) -> bool {

@@ -32,6 +32,7 @@
 //! a mapping is saved in [`remap`].
 
 pub mod apply;
+pub mod bulk;
 pub mod choices;
 pub mod credentials;
 pub mod map;
@@ -177,6 +178,9 @@ pub struct RunOptions {
     pub tuning: ClientTuning,
     /// The audit identity of the writes (default: `started_by` as a system actor).
     pub actor: Option<AuditEntry>,
+    /// Orders in one window from which, if they at least double the ledger, the run is an
+    /// initial load (see [`bulk`]).
+    pub bulk_load_min_orders: usize,
 }
 
 impl RunOptions {
@@ -194,6 +198,7 @@ impl RunOptions {
             skip_second_pass: false,
             tuning: ClientTuning::default(),
             actor: None,
+            bulk_load_min_orders: bulk::DEFAULT_BULK_LOAD_MIN_ORDERS,
         }
     }
 }
@@ -588,6 +593,10 @@ struct RunState<'a> {
     cursor: Option<OffsetDateTime>,
     window: Option<(OffsetDateTime, OffsetDateTime)>,
     in_second_pass: bool,
+    /// Whether the run writes through a connection of its own (an initial load needs one).
+    own_writer: bool,
+    /// The initial load in progress, if this run is one (see [`bulk`]).
+    bulk: Option<bulk::BulkLoad>,
 }
 
 impl RunState<'_> {
@@ -621,7 +630,7 @@ impl RunState<'_> {
             observed_on: self.observed_on,
             actor: &self.actor,
         };
-        let o = apply::apply_group(&ctx, orders).await;
+        let o = apply::apply_group(&ctx, orders, self.bulk.as_mut()).await;
         self.counts.created += o.created;
         self.counts.updated += o.updated;
         self.counts.unchanged += o.unchanged;
@@ -652,6 +661,7 @@ impl RunState<'_> {
         if numbers.is_empty() {
             return Ok(());
         }
+        self.maybe_start_bulk_load(numbers.len()).await;
         for n in &numbers {
             self.fetched.insert(number_hash(n));
         }
@@ -747,6 +757,43 @@ impl RunState<'_> {
         );
         match fatal {
             Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Starts an initial load if this window of `orders` orders is one (see [`bulk`]). If the
+    /// indexes cannot be deferred, the run goes on the normal way.
+    async fn maybe_start_bulk_load(&mut self, orders: usize) {
+        if self.bulk.is_some() {
+            return;
+        }
+        let by = format!("rakuten sync {}", self.run_id);
+        let started = async {
+            if !bulk::BulkLoad::wanted(
+                self.db,
+                self.own_writer,
+                orders,
+                self.opts.bulk_load_min_orders,
+            )
+            .await?
+            {
+                return Ok(None);
+            }
+            bulk::BulkLoad::start(self.db, self.tenant, &by).await
+        }
+        .await;
+        match started {
+            Ok(b) => self.bulk = b,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not start an initial load; syncing with every index")
+            }
+        }
+    }
+
+    /// Builds the indexes an initial load deferred (at the end of the run, whatever its outcome).
+    async fn finish_bulk_load(&mut self) -> Result<(), DbError> {
+        match self.bulk.take() {
+            Some(b) => b.finish(self.db).await.map(drop),
             None => Ok(()),
         }
     }
@@ -859,9 +906,15 @@ pub async fn run(
         cursor,
         window: None,
         in_second_pass: false,
+        own_writer: own_writer.is_some(),
+        bulk: None,
     };
     let mut warnings: Vec<String> = Vec::new();
     let mut license_expires_at = None;
+    // Indexes an earlier initial load could not build (see `bulk`): build them first.
+    if let Err(e) = furusato_db::dialect::restore_deferred_indexes(st.db).await {
+        tracing::warn!(error = %e, "indexes left deferred by an earlier load could not be built");
+    }
 
     let result = run_passes(
         &mut st,
@@ -870,6 +923,12 @@ pub async fn run(
         &mut license_expires_at,
     )
     .await;
+    // An initial load's indexes are built before the run is reported finished. If that fails,
+    // they stay listed in `deferred_indexes` and the next start of furusato builds them.
+    if let Err(e) = st.finish_bulk_load().await {
+        tracing::error!(error = %e, "the indexes an initial load deferred could not be built; the next start builds them");
+        warnings.push(format!("the indexes deferred by the initial load could not be built ({e}); they are built at the next start"));
+    }
     st.progress().await;
 
     let (status, error) = match &result {
