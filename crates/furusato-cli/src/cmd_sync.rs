@@ -251,6 +251,11 @@ fn print_summary(name: &str, code: &str, s: &SyncSummary) {
     println!("  unchanged  {}", c.unchanged);
     println!("  failed     {}", c.failed);
     println!("  requests   {} (retries {})", c.requests, c.retries);
+    if let Some(secs) = s.initial_load_index_seconds {
+        println!(
+            "  initial load: matching and donor-history indexes deferred, built at the end in {secs:.1} s"
+        );
+    }
     if let Some(exp) = s.license_expires_at {
         let days = (jst::to_jst(exp).date() - jst::today_jst()).whole_days();
         println!("  license key expires {} (in {days} days)", fmt_jst(exp));
@@ -785,6 +790,9 @@ pub async fn bench(g: &Global, a: BenchIntakeArgs) -> anyhow::Result<ExitCode> {
         summary.counts.requests,
         summary.counts.retries
     );
+    if let Some(s) = summary.initial_load_index_seconds {
+        println!("  initial load: deferred indexes built at the end in {s:.1} s (included above)");
+    }
     println!(
         "  donations in the database: {donations}{}",
         db_size

@@ -69,7 +69,7 @@ impl BulkLoad {
         let mut tx = db.begin().await?;
         let rows = furusato_db::dialect::table_rows(&mut tx, "donations").await?;
         tx.rollback().await?;
-        Ok(orders as i64 >= rows)
+        Ok(orders as i64 > rows)
     }
 
     /// Drops the deferred indexes (see the module documentation); `None` if none was dropped

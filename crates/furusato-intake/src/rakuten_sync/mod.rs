@@ -241,6 +241,9 @@ pub struct SyncSummary {
     pub error_ja: Option<String>,
     /// Gateway code of the error (e.g. `GA0001`).
     pub error_code: Option<String>,
+    /// Seconds spent building the indexes an initial load deferred (see [`bulk`]); `None` when
+    /// the run was not one.
+    pub initial_load_index_seconds: Option<f64>,
 }
 
 impl SyncSummary {
@@ -790,11 +793,16 @@ impl RunState<'_> {
         }
     }
 
-    /// Builds the indexes an initial load deferred (at the end of the run, whatever its outcome).
-    async fn finish_bulk_load(&mut self) -> Result<(), DbError> {
+    /// Builds the indexes an initial load deferred (at the end of the run, whatever its
+    /// outcome). Returns the seconds it took, if the run was an initial load.
+    async fn finish_bulk_load(&mut self) -> Result<Option<f64>, DbError> {
         match self.bulk.take() {
-            Some(b) => b.finish(self.db).await.map(drop),
-            None => Ok(()),
+            Some(b) => {
+                let started = std::time::Instant::now();
+                b.finish(self.db).await?;
+                Ok(Some(started.elapsed().as_secs_f64()))
+            }
+            None => Ok(None),
         }
     }
 
@@ -925,10 +933,14 @@ pub async fn run(
     .await;
     // An initial load's indexes are built before the run is reported finished. If that fails,
     // they stay listed in `deferred_indexes` and the next start of furusato builds them.
-    if let Err(e) = st.finish_bulk_load().await {
-        tracing::error!(error = %e, "the indexes an initial load deferred could not be built; the next start builds them");
-        warnings.push(format!("the indexes deferred by the initial load could not be built ({e}); they are built at the next start"));
-    }
+    let initial_load_index_seconds = match st.finish_bulk_load().await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "the indexes an initial load deferred could not be built; the next start builds them");
+            warnings.push(format!("the indexes deferred by the initial load could not be built ({e}); they are built at the next start or sync"));
+            None
+        }
+    };
     st.progress().await;
 
     let (status, error) = match &result {
@@ -969,6 +981,7 @@ pub async fn run(
         error: error.map(|e| e.to_string()),
         error_ja: error.map(RunError::message_ja),
         error_code: error.and_then(RunError::code),
+        initial_load_index_seconds,
     };
     let detail = serde_json::json!({
         "failed_orders": summary.failed_orders,
@@ -981,6 +994,7 @@ pub async fn run(
         "error_code": summary.error_code,
         "license_expires_at": summary.license_expires_at.map(|t| t.to_string()),
         "elapsed_ms": summary.elapsed_ms,
+        "initial_load_index_seconds": summary.initial_load_index_seconds,
     });
     let mut tx = db.begin().await?;
     intake_sync::finish_run(
