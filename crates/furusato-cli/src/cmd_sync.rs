@@ -136,6 +136,11 @@ pub struct BenchIntakeArgs {
     /// Orders per write transaction.
     #[arg(long, default_value_t = furusato_intake::rakuten_sync::DEFAULT_GROUP_SIZE)]
     pub group_size: usize,
+    /// Orders in one search window from which a sync that more than doubles the ledger is an
+    /// initial load (indexes deferred, donors matched in memory; docs/INTAKE.md §1.8). A number
+    /// larger than --orders measures the normal path.
+    #[arg(long, default_value_t = furusato_intake::rakuten_sync::bulk::DEFAULT_BULK_LOAD_MIN_ORDERS)]
+    pub initial_load_min_orders: usize,
     /// Connections of the bench database's pool (each SQLite connection may cache 64 MB of pages;
     /// the sync itself writes through a connection of its own, see `Db::dedicated_writer`).
     #[arg(long, default_value_t = 2)]
@@ -738,6 +743,7 @@ pub async fn bench(g: &Global, a: BenchIntakeArgs) -> anyhow::Result<ExitCode> {
     opts.rate = Some(0.0);
     opts.fetch_concurrency = a.concurrency.max(1);
     opts.group_size = a.group_size.max(1);
+    opts.bulk_load_min_orders = a.initial_load_min_orders;
     opts.actor = Some(AuditEntry::cli(Some(tenant), "rakuten_sync.apply"));
 
     let progress = {
