@@ -307,7 +307,9 @@ pub async fn restore_deferred_indexes(db: &crate::Db) -> DbResult<Vec<String>> {
     let crate::Tx::Sqlite(conn) = &mut tx else {
         unreachable!("a SQLite database gives SQLite transactions")
     };
-    // Read again under the write lock: another process may have built them meanwhile.
+    // Read again under the write lock: another process may have built them meanwhile. Reading
+    // a table also makes this connection notice a schema another connection changed, which
+    // `CREATE INDEX` alone would not (it would see a dropped index as still there).
     let pending: Vec<(String, String)> = sqlx::query_as(LIST).fetch_all(&mut **conn).await?;
     let mut built = Vec::new();
     for (name, definition) in pending {

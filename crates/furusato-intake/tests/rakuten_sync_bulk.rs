@@ -142,33 +142,28 @@ async fn index_count(env: &Env, names: &[&str]) -> i64 {
     n
 }
 
+/// The 600 orders synced into a fresh database in groups of 100, with initial loads from
+/// `bulk_load_min_orders` orders on; every order is created.
+async fn synced(bulk_load_min_orders: usize) -> (Env, rakuten_sync::SyncSummary) {
+    let env = env_with_orders().await;
+    let mut opts = env.opts();
+    opts.group_size = 100;
+    opts.bulk_load_min_orders = bulk_load_min_orders;
+    let s = rakuten_sync::run(env.db(), None, env.tenant, opts)
+        .await
+        .unwrap();
+    assert_eq!(
+        (s.status.as_str(), s.counts.created),
+        ("succeeded", 600),
+        "{s:?}"
+    );
+    (env, s)
+}
+
 #[tokio::test]
 async fn an_initial_load_decides_what_the_normal_sync_decides() {
-    let normal = env_with_orders().await;
-    let mut opts = normal.opts();
-    opts.group_size = 100;
-    opts.bulk_load_min_orders = usize::MAX;
-    let s = rakuten_sync::run(normal.db(), None, normal.tenant, opts)
-        .await
-        .unwrap();
-    assert_eq!(
-        (s.status.as_str(), s.counts.created),
-        ("succeeded", 600),
-        "{s:?}"
-    );
-
-    let load = env_with_orders().await;
-    let mut opts = load.opts();
-    opts.group_size = 100;
-    opts.bulk_load_min_orders = 1;
-    let s = rakuten_sync::run(load.db(), None, load.tenant, opts)
-        .await
-        .unwrap();
-    assert_eq!(
-        (s.status.as_str(), s.counts.created),
-        ("succeeded", 600),
-        "{s:?}"
-    );
+    let (normal, _) = synced(usize::MAX).await;
+    let (load, s) = synced(1).await;
     assert_eq!(
         s.initial_load_index_seconds.is_some(),
         load.db().backend() == Backend::Sqlite,

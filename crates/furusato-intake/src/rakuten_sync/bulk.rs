@@ -1,14 +1,14 @@
-//! Initial loads: a sync whose backlog at least doubles the ledger (a city's first sync, months
+//! Initial loads: a sync whose backlog more than doubles the ledger (a city's first sync, months
 //! of orders after an outage) writes it without the indexes that only screens and matching read.
 //!
 //! **Why.** Each new donor lands at a random place in every donor-matching index, and each order
 //! of a returning donor at a random place in the `donor_id` indexes of its source record and
 //! donor source. A random insert dirties a page of its own, and every 5,000-order group writes
 //! each dirtied page to the WAL and again at the checkpoint: in a 1,000,000-order sync these
-//! pages were most of the 34 GB written, and the look-ups that read them a fifth of the time.
+//! pages were most of the 26–34 GB written, and the look-ups that read them a fifth of the time.
 //!
 //! **How.** When a window holds at least [`RunOptions::bulk_load_min_orders`](super::RunOptions)
-//! orders and at least as many as the ledger has donations (all municipalities: rebuilding an
+//! orders and more than the ledger has donations (all municipalities: rebuilding an
 //! index reads the whole table), the run, on a SQLite file with a connection of its own:
 //! 1. drops the indexes of [`DEFERRED_INDEXES`] with [`furusato_db::dialect::defer_indexes`],
 //!    which lists them in `deferred_indexes` in the same transaction;

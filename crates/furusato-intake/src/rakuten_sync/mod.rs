@@ -178,7 +178,7 @@ pub struct RunOptions {
     pub tuning: ClientTuning,
     /// The audit identity of the writes (default: `started_by` as a system actor).
     pub actor: Option<AuditEntry>,
-    /// Orders in one window from which, if they at least double the ledger, the run is an
+    /// Orders in one window from which, if they more than double the ledger, the run is an
     /// initial load (see [`bulk`]).
     pub bulk_load_min_orders: usize,
 }
