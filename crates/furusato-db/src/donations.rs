@@ -66,6 +66,25 @@ pub const COLUMNS: &str = "id, municipality_id, donor_id, donation_number, chann
     amount, donated_on, received_on, applied_at, payment_method, payment_status, use_of_funds, \
     onestop_wanted, receipt_wanted, gift_declined, note, created_at, updated_at";
 
+/// Where `donation_number` is in [`INSERT_COLUMNS`] (a planned row gets its number when written).
+pub const NUMBER_COLUMN: usize = 3;
+const _: () = assert!(same_str(INSERT_COLUMNS[NUMBER_COLUMN], "donation_number"));
+
+const fn same_str(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Column list for [`crate::dialect::bulk_insert`] matching [`insert_row`].
 pub const INSERT_COLUMNS: [&str; 20] = [
     "id",

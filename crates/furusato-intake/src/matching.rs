@@ -720,22 +720,37 @@ impl Matcher {
     ) -> DbResult<Vec<Resolution>> {
         debug_assert_eq!(items.len(), keys.len());
         let (donors, sources) = split(items);
-        let (out, rows) = decide(&mut self.pool, self.tenant, &donors, &sources, keys);
+        let (out, rows) = self.decide(&donors, &sources, keys);
         rows.write(tx).await?;
         Ok(out)
     }
+
+    /// The decisions of [`Matcher::resolve`] without the database: the donors it creates are
+    /// known to the matcher at once, and their rows are returned to be written, with
+    /// [`MatchRows::write`], before anything that refers to them (an import plans the next batch
+    /// this way while the previous one is being written).
+    pub fn decide(
+        &mut self,
+        donors: &[&NewDonor],
+        sources: &[SourceRef<'_>],
+        keys: Vec<MatchKeys>,
+    ) -> (Vec<Resolution>, MatchRows) {
+        debug_assert_eq!(donors.len(), keys.len());
+        decide(&mut self.pool, self.tenant, donors, sources, keys)
+    }
 }
 
-/// The rows a batch's decisions add.
+/// The rows a batch's decisions add: new donors, every person's source link, reviews.
 #[derive(Default)]
-struct DecisionRows {
+pub struct MatchRows {
     donors: Vec<Vec<furusato_db::args::Arg>>,
     sources: Vec<Vec<furusato_db::args::Arg>>,
     reviews: Vec<Vec<furusato_db::args::Arg>>,
 }
 
-impl DecisionRows {
-    async fn write(self, tx: &mut Tx) -> DbResult<()> {
+impl MatchRows {
+    /// Inserts the rows inside the caller's transaction.
+    pub async fn write(self, tx: &mut Tx) -> DbResult<()> {
         use furusato_db::dialect::bulk_insert;
         // Donors first: sources and reviews refer to them.
         bulk_insert(tx, "donors", &donors::INSERT_COLUMNS, self.donors, "").await?;
@@ -767,10 +782,10 @@ fn decide(
     donors_in: &[&NewDonor],
     sources: &[SourceRef<'_>],
     keys: Vec<MatchKeys>,
-) -> (Vec<Resolution>, DecisionRows) {
+) -> (Vec<Resolution>, MatchRows) {
     debug_assert_eq!(donors_in.len(), sources.len());
     let now = now_utc();
-    let mut rows = DecisionRows {
+    let mut rows = MatchRows {
         sources: Vec::with_capacity(donors_in.len()),
         ..Default::default()
     };

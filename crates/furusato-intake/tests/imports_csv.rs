@@ -592,3 +592,96 @@ async fn initial_load_of_a_large_file() {
     assert_eq!(count(&db, "donations").await, 20_000);
     assert_eq!(count(&db, "donors").await, people as i64);
 }
+
+/// The large-run path plans a batch while the one before it is written. A batch that follows one
+/// changing existing donations must see those changes written: the results are those of a file
+/// read row by row. (A donation named twice in one file is a row error, see
+/// `a_row_error_does_not_block_the_others_and_is_listed`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_file_rows_see_the_batch_before_them() {
+    let (db, tenant) = setup().await;
+    let profile = choice(&db, tenant).await;
+    let people = 14_000;
+    let row = |i: usize| {
+        let p = i % people;
+        Row::good(
+            &format!("CH-{i}"),
+            &format!("試験 {p}"),
+            &format!("シケン {}", kana_of(p)),
+            10_000,
+        )
+        .set(
+            "電話番号",
+            &format!("090-{:04}-{:04}", p / 10_000 + 1, p % 10_000),
+        )
+    };
+    let rows: Vec<Row> = (0..20_000).map(row).collect();
+    let done = imports::import_now(
+        &db,
+        tenant,
+        &profile,
+        "load.csv",
+        bytes(cp932(&choice_csv(&rows))),
+        &actor(tenant),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.counts.created, 20_000);
+
+    // Again, with 20 amounts changed, and a new address for person 1000, whose two donations
+    // (CH-1000 and CH-15000) end one batch and start the next (batches hold 2,000 rows): the
+    // first changes the donor, the second then finds the donor as changed (no second change).
+    let moved = |r: Row| r.set("町名・番地", "転居先町1-2-3");
+    let mut again: Vec<Row> = (0..20_000)
+        .filter(|i| *i != 1_000 && *i != 15_000)
+        .map(|i| match i % 1_000 {
+            7 => row(i).set("寄附金額", "11000"),
+            _ => row(i),
+        })
+        .collect();
+    again.insert(1_999, moved(row(1_000)));
+    again.insert(2_000, moved(row(15_000)));
+    let second = imports::import_now(
+        &db,
+        tenant,
+        &profile,
+        "again.csv",
+        bytes(cp932(&choice_csv(&again))),
+        &actor(tenant),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            second.counts.created,
+            second.counts.updated,
+            second.counts.unchanged
+        ),
+        (0, 21, 19_979)
+    );
+    let first = find_donation(&db, tenant, "choice", "CH-1000").await;
+    let later = find_donation(&db, tenant, "choice", "CH-15000").await;
+    assert_eq!(first.donor_id, later.donor_id);
+    let donor = furusato_db::donors::get(&db, tenant, first.donor_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(donor.address1, "転居先町1-2-3");
+    let first_changes = source_records::changes(&db, tenant, first.id)
+        .await
+        .unwrap();
+    assert_eq!(first_changes.len(), 1);
+    assert!(
+        first_changes[0].summary.contains("寄附者住所"),
+        "{}",
+        first_changes[0].summary
+    );
+    assert!(
+        source_records::changes(&db, tenant, later.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let changed = find_donation(&db, tenant, "choice", "CH-5007").await;
+    assert_eq!(changed.amount, Some(11_000));
+}

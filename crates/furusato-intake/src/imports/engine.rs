@@ -5,9 +5,15 @@
 //! [`BATCH`] rows to the async side through a bounded channel, so parsing overlaps the database
 //! work and memory stays flat. The async side classifies each batch against the ledger with one
 //! query per batch (existing donations by portal + external id, then the latest source record,
-//! donor, gift lines and ship-tos of the existing ones) and, when committing, writes the batch:
-//! donors through `matching::resolve_donor`, then multi-row inserts of donations, ship-tos, gift
-//! lines and source records; updates one by one with a `donation_changes` record.
+//! donor, gift lines and ship-tos of the existing ones) and, when committing, plans the batch
+//! ([`plan_batch`]: donors, rows of new donations, lines, source records, changes) and writes it
+//! ([`write_planned`]: multi-row inserts; updates one by one with a `donation_changes` record).
+//!
+//! A large run matches donors against a [`matching::Matcher`] in memory, so planning needs no
+//! database: a batch is planned on a blocking thread while the one before it is written, and
+//! SQLite's own thread, the parser and the planner keep both cores busy. A batch that changes
+//! existing donations (or that the next one names) is written before the next is classified, so
+//! every row sees the ledger as a row-by-row reading would.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -868,6 +874,7 @@ pub(crate) async fn run(
     gifts: Arc<GiftMaster>,
     max_rows: Option<usize>,
 ) -> Result<RunOutput, super::ImportFailure> {
+    let t_setup = std::time::Instant::now();
     let headers = read_headers(&profile.profile, &bytes)?;
     let portal_col = portal_column(&profile.portal, &headers);
     if matches!(profile.portal, PortalRule::FromColumn { default: None }) && portal_col.is_none() {
@@ -900,15 +907,29 @@ pub(crate) async fn run(
     {
         rebuild = furusato_db::dialect::drop_secondary_indexes_in(tx, &LOADED_TABLES).await?;
     }
+    let t_setup = t_setup.elapsed();
     let (mut rx, handle) = spawn_parser(profile.clone(), bytes, gifts, portal_col, opts);
     let mut counts = Counts::default();
     let mut errors = Vec::new();
     let mut warnings = Warnings::default();
     let mut samples = Vec::new();
+    let ctx = match &mode {
+        Mode::Write { import_id, .. } => Some(Arc::new(PlanContext {
+            tenant,
+            import_id: *import_id,
+            source: source.clone(),
+            label: profile.label_ja.clone(),
+        })),
+        Mode::Preview { .. } => None,
+    };
+    // With a matcher, a batch is planned on a blocking thread while the one before it is written
+    // (the database works on its own thread meanwhile); `pending` is the planned batch not yet
+    // written.
+    let mut pending: Option<PlannedBatch> = None;
     // Where the time goes (logged at debug level at the end): waiting for the parser, looking up
-    // existing donations, writing.
+    // existing donations, writing, planning (overlaps writing when there is a matcher).
     let zero = std::time::Duration::ZERO;
-    let (mut t_wait, mut t_classify, mut t_write, mut t_resolve) = (zero, zero, zero, zero);
+    let (mut t_wait, mut t_classify, mut t_write, mut t_plan) = (zero, zero, zero, zero);
     loop {
         let t0 = std::time::Instant::now();
         let Some(batch) = rx.recv().await else { break };
@@ -930,6 +951,14 @@ pub(crate) async fn run(
         }
         if ok.is_empty() {
             continue;
+        }
+        // The pending batch goes in first when this one must see it.
+        if let Mode::Write { tx, actor, .. } = &mut mode
+            && let (Some(p), Some(ctx)) = (pending.take_if(|p| !p.independent_of(&ok)), &ctx)
+        {
+            let t = std::time::Instant::now();
+            write_planned(tx, ctx, actor, p).await?;
+            t_write += t.elapsed();
         }
         let t1 = std::time::Instant::now();
         let classified = match &mut mode {
@@ -961,26 +990,45 @@ pub(crate) async fn run(
                     }
                 }
             }
-            Mode::Write {
-                tx,
-                import_id,
-                actor,
-            } => {
-                let t2 = std::time::Instant::now();
-                t_resolve += write_batch(
-                    tx,
-                    matcher.as_mut(),
-                    tenant,
-                    *import_id,
-                    &source,
-                    &profile.label_ja,
-                    actor,
-                    classified,
-                )
-                .await?;
-                t_write += t2.elapsed();
+            Mode::Write { tx, actor, .. } => {
+                let ctx = ctx.clone().ok_or_else(|| {
+                    super::ImportFailure::Internal("no plan context when writing".into())
+                })?;
+                match matcher.take() {
+                    Some(mut m) => {
+                        let planner = ctx.clone();
+                        let task = tokio::task::spawn_blocking(move || {
+                            let t = std::time::Instant::now();
+                            let planned = plan_batch(&planner, classified, Donors::Matcher(&mut m));
+                            (m, planned, t.elapsed())
+                        });
+                        if let Some(p) = pending.take() {
+                            let t = std::time::Instant::now();
+                            write_planned(tx, &ctx, actor, p).await?;
+                            t_write += t.elapsed();
+                        }
+                        let (m, planned, took) = task.await.map_err(|e| {
+                            super::ImportFailure::Internal(format!("planning thread failed: {e}"))
+                        })?;
+                        t_plan += took;
+                        matcher = Some(m);
+                        pending = Some(planned?);
+                    }
+                    None => {
+                        let t = std::time::Instant::now();
+                        let ids = resolve_with_queries(tx, &ctx, &classified).await?;
+                        let planned = plan_batch(&ctx, classified, Donors::Resolved(ids))?;
+                        write_planned(tx, &ctx, actor, planned).await?;
+                        t_write += t.elapsed();
+                    }
+                }
             }
         }
+    }
+    if let (Mode::Write { tx, actor, .. }, Some(p), Some(ctx)) = (&mut mode, pending.take(), &ctx) {
+        let t = std::time::Instant::now();
+        write_planned(tx, ctx, actor, p).await?;
+        t_write += t.elapsed();
     }
     if let Mode::Write { tx, .. } = &mut mode
         && !rebuild.is_empty()
@@ -997,10 +1045,11 @@ pub(crate) async fn run(
         .map_err(|e| super::ImportFailure::Internal(format!("parser thread failed: {e}")))?;
     tracing::debug!(
         rows = counts.rows_total,
+        setup_s = t_setup.as_secs_f64(),
         wait_parser_s = t_wait.as_secs_f64(),
         classify_s = t_classify.as_secs_f64(),
         write_s = t_write.as_secs_f64(),
-        of_which_donor_matching_s = t_resolve.as_secs_f64(),
+        plan_s = t_plan.as_secs_f64(),
         "import run timings"
     );
     let summary = end.summary?;
@@ -1050,12 +1099,13 @@ fn sample(c: &Classified) -> Option<Sample> {
     })
 }
 
-/// A `source_records` row (see `source_records::INSERT_COLUMNS`).
+/// A `source_records` row (see `source_records::INSERT_COLUMNS`); takes the row's hash and
+/// compressed record out of `prep` (each is written once).
 #[allow(clippy::too_many_arguments)]
 fn source_row(
     tenant: MunicipalityId,
     source: &str,
-    prep: &Prepared,
+    prep: &mut Prepared,
     version: i64,
     donation_id: Uuid,
     donor_id: Uuid,
@@ -1064,7 +1114,7 @@ fn source_row(
 ) -> Vec<Arg> {
     let deflated = prep
         .deflated
-        .clone()
+        .take()
         .unwrap_or_else(|| source_records::compress(&prep.raw_json));
     vec![
         Arg::Uuid(new_id()),
@@ -1072,7 +1122,7 @@ fn source_row(
         Arg::Text(source.to_string()),
         Arg::Text(prep.plan.external_id.clone()),
         Arg::Int(version),
-        Arg::Bytes(prep.hash.clone()),
+        Arg::Bytes(std::mem::take(&mut prep.hash)),
         Arg::Bytes(deflated),
         Arg::Int(source_records::Dictionary::None.id()),
         Arg::OptUuid(Some(donation_id)),
@@ -1120,125 +1170,165 @@ fn line_rows(
     }
 }
 
-/// Writes one classified batch inside the commit's transaction.
-#[allow(clippy::too_many_arguments)]
-async fn write_batch(
-    tx: &mut Tx,
-    mut matcher: Option<&mut matching::Matcher>,
-    tenant: MunicipalityId,
-    import_id: Uuid,
-    source: &str,
-    label: &str,
-    actor: &str,
-    classified: Vec<Classified>,
-) -> Result<std::time::Duration, super::ImportFailure> {
-    let now = now_utc();
-    let mut donation_rows = Vec::new();
-    let mut item_rows = Vec::new();
-    let mut ship_rows = Vec::new();
-    let mut source_rows = Vec::new();
+/// What a batch is planned for: the import, and where the donors of its new donations come from.
+pub(crate) struct PlanContext {
+    pub tenant: MunicipalityId,
+    pub import_id: Uuid,
+    /// `source_records.source` of the profile (`csv:choice` …).
+    pub source: String,
+    /// The profile's name, for change records.
+    pub label: String,
+}
 
-    // New donations: donors first (in file order, so a person appearing twice in the batch is
-    // created once and then found), then 寄附番号 per fiscal year.
-    let creates: Vec<&Classified> = classified
-        .iter()
-        .filter(|c| matches!(c.action, Action::Create))
-        .collect();
-    let people: Vec<(NewDonor, SourceRef<'_>)> = creates
-        .iter()
-        .map(|c| {
-            (
-                c.prep.plan.donor.clone(),
-                SourceRef {
-                    source,
-                    external_id: &c.prep.plan.external_id,
-                },
-            )
-        })
-        .collect();
-    let t_resolve = std::time::Instant::now();
-    let mut donor_ids: Vec<Uuid> = Vec::with_capacity(people.len());
-    let chunk_len = if matcher.is_some() {
-        people.len().max(1)
-    } else {
-        RESOLVE_CHUNK
-    };
-    for (chunk, rows) in people.chunks(chunk_len).zip(creates.chunks(chunk_len)) {
-        let keys: Vec<matching::MatchKeys> = rows
-            .iter()
-            .map(|c| match &c.prep.keys {
-                Some(k) => k.clone(),
-                None => matching::MatchKeys::of_new(&c.prep.plan.donor),
+/// Where the donors of a batch's new donations come from.
+pub(crate) enum Donors<'a> {
+    /// Already resolved (with look-up queries), one per new donation in batch order.
+    Resolved(Vec<Uuid>),
+    /// Decided against the run's matcher; the rows it adds are written with the batch.
+    Matcher(&'a mut matching::Matcher),
+}
+
+/// The changes of one existing donation, ready to write.
+struct PlannedUpdate {
+    donation_id: Uuid,
+    donor_id: Uuid,
+    /// The donation's new fields, when they differ.
+    fields: Option<DonationFields>,
+    donor: Option<NewDonor>,
+    replace_lines: bool,
+    summary: String,
+    changes: serde_json::Value,
+}
+
+/// A classified batch turned into rows without the database, so that the next batch can be
+/// planned on another thread while this one is written ([`write_planned`]).
+pub(crate) struct PlannedBatch {
+    matched: Option<matching::MatchRows>,
+    /// New donations; their 寄附番号 (column [`donations::NUMBER_COLUMN`]) is given when written.
+    donations: Vec<Vec<Arg>>,
+    /// Fiscal year of each new donation (its 寄附番号 series).
+    fiscal_years: Vec<i32>,
+    items: Vec<Vec<Arg>>,
+    ships: Vec<Vec<Arg>>,
+    sources: Vec<Vec<Arg>>,
+    updates: Vec<PlannedUpdate>,
+    /// (portal, external id) of every row of the batch.
+    ids: std::collections::HashSet<(Portal, String)>,
+}
+
+impl PlannedBatch {
+    /// Whether `rows` can be classified before this batch is written: they do not name any of
+    /// its donations, and it changes no existing donation or donor (it only adds).
+    fn independent_of(&self, rows: &[Box<Prepared>]) -> bool {
+        self.updates.is_empty()
+            && rows.iter().all(|p| {
+                !self
+                    .ids
+                    .contains(&(p.plan.portal, p.plan.external_id.clone()))
             })
-            .collect();
-        match matcher.as_deref_mut() {
-            Some(m) => donor_ids.extend(
-                m.resolve(tx, chunk, keys)
-                    .await?
-                    .into_iter()
-                    .map(|r| r.donor_id),
-            ),
-            None => donor_ids.extend(
-                matching::resolve_donors_keyed(tx, tenant, chunk, keys)
-                    .await?
-                    .into_iter()
-                    .map(|r| r.donor_id),
-            ),
-        }
     }
-    let t_resolve = t_resolve.elapsed();
-    let mut per_year: BTreeMap<i32, usize> = BTreeMap::new();
-    for c in &creates {
-        *per_year
-            .entry(jst::fiscal_year(c.prep.plan.fields.donated_on))
-            .or_default() += 1;
-    }
-    let mut numbers: HashMap<i32, std::vec::IntoIter<String>> = HashMap::new();
-    for (fy, n) in per_year {
-        numbers.insert(
-            fy,
-            donations::reserve_numbers(tx, tenant, fy, n)
-                .await?
-                .into_iter(),
-        );
-    }
-    for (c, donor_id) in creates.iter().zip(donor_ids) {
-        let p = &c.prep.plan;
-        let fy = jst::fiscal_year(p.fields.donated_on);
-        let number = numbers
-            .get_mut(&fy)
-            .and_then(Iterator::next)
-            .ok_or_else(|| {
-                super::ImportFailure::Internal("donation numbers ran out during the import".into())
-            })?;
-        let id = new_id();
-        let f = &p.fields;
-        let nd = NewDonation {
-            donor_id,
-            channel: Channel::Portal.as_str().to_string(),
-            portal: Some(p.portal.as_str().to_string()),
-            external_id: Some(p.external_id.clone()),
-            amount: f.amount,
-            donated_on: f.donated_on,
-            received_on: f.received_on,
-            applied_at: None,
-            payment_method: f.payment_method.clone(),
-            payment_status: f.payment_status.clone(),
-            use_of_funds: f.use_of_funds.clone(),
-            onestop_wanted: f.onestop_wanted,
-            receipt_wanted: true,
-            gift_declined: f.gift_declined,
-            note: f.note.clone(),
-        };
-        donation_rows.push(donations::insert_row(id, tenant, number, &nd, now));
-        line_rows(tenant, id, p, &mut item_rows, &mut ship_rows);
-        source_rows.push(source_row(
-            tenant, source, &c.prep, 1, id, donor_id, import_id, now,
-        ));
-    }
+}
 
-    for c in &classified {
+/// Plans one classified batch (see [`PlannedBatch`]): donors of new donations, then rows of the
+/// new donations, their lines and source records, and the changes of existing ones.
+// The rows arrive boxed from the parser thread and are planned as they are.
+#[allow(clippy::vec_box)]
+pub(crate) fn plan_batch(
+    ctx: &PlanContext,
+    mut classified: Vec<Classified>,
+    donors: Donors<'_>,
+) -> Result<PlannedBatch, super::ImportFailure> {
+    let now = now_utc();
+    let tenant = ctx.tenant;
+    let mut out = PlannedBatch {
+        matched: None,
+        donations: Vec::new(),
+        fiscal_years: Vec::new(),
+        items: Vec::new(),
+        ships: Vec::new(),
+        sources: Vec::with_capacity(classified.len()),
+        updates: Vec::new(),
+        ids: classified
+            .iter()
+            .map(|c| (c.prep.plan.portal, c.prep.plan.external_id.clone()))
+            .collect(),
+    };
+    // Donors of the new donations, in file order (a person appearing twice in the batch is
+    // created once and then found).
+    let donor_ids: Vec<Uuid> = match donors {
+        Donors::Resolved(ids) => ids,
+        Donors::Matcher(m) => {
+            let keys: Vec<matching::MatchKeys> = classified
+                .iter_mut()
+                .filter(|c| matches!(c.action, Action::Create))
+                .map(|c| {
+                    c.prep
+                        .keys
+                        .take()
+                        .unwrap_or_else(|| matching::MatchKeys::of_new(&c.prep.plan.donor))
+                })
+                .collect();
+            let creates = classified
+                .iter()
+                .filter(|c| matches!(c.action, Action::Create));
+            let (people, refs): (Vec<&NewDonor>, Vec<SourceRef<'_>>) = creates
+                .map(|c| {
+                    (
+                        &c.prep.plan.donor,
+                        SourceRef {
+                            source: &ctx.source,
+                            external_id: &c.prep.plan.external_id,
+                        },
+                    )
+                })
+                .unzip();
+            let (resolutions, rows) = m.decide(&people, &refs, keys);
+            out.matched = Some(rows);
+            resolutions.into_iter().map(|r| r.donor_id).collect()
+        }
+    };
+    let mut donor_ids = donor_ids.into_iter();
+    for c in &mut classified {
         match &c.action {
+            Action::Create => {
+                let donor_id = donor_ids.next().ok_or_else(|| {
+                    super::ImportFailure::Internal("a new donation has no donor".into())
+                })?;
+                let p = &c.prep.plan;
+                let f = &p.fields;
+                let id = new_id();
+                let nd = NewDonation {
+                    donor_id,
+                    channel: Channel::Portal.as_str().to_string(),
+                    portal: Some(p.portal.as_str().to_string()),
+                    external_id: Some(p.external_id.clone()),
+                    amount: f.amount,
+                    donated_on: f.donated_on,
+                    received_on: f.received_on,
+                    applied_at: None,
+                    payment_method: f.payment_method.clone(),
+                    payment_status: f.payment_status.clone(),
+                    use_of_funds: f.use_of_funds.clone(),
+                    onestop_wanted: f.onestop_wanted,
+                    receipt_wanted: true,
+                    gift_declined: f.gift_declined,
+                    note: f.note.clone(),
+                };
+                out.donations
+                    .push(donations::insert_row(id, tenant, String::new(), &nd, now));
+                out.fiscal_years.push(jst::fiscal_year(f.donated_on));
+                line_rows(tenant, id, p, &mut out.items, &mut out.ships);
+                out.sources.push(source_row(
+                    tenant,
+                    &ctx.source,
+                    &mut c.prep,
+                    1,
+                    id,
+                    donor_id,
+                    ctx.import_id,
+                    now,
+                ));
+            }
             Action::Update(u) => {
                 let d = &u.donation;
                 let old = DonationFields {
@@ -1252,15 +1342,8 @@ async fn write_batch(
                     gift_declined: d.gift_declined,
                     note: d.note.clone(),
                 };
-                if old != u.fields {
-                    store::update_donation_fields(tx, tenant, d.id, &u.fields).await?;
-                }
-                if let Some(donor) = &u.donor {
-                    donors::update(tx, tenant, d.donor_id, donor).await?;
-                }
                 if u.replace_lines {
-                    store::clear_items_and_ship_tos(tx, tenant, d.id).await?;
-                    line_rows(tenant, d.id, &c.prep.plan, &mut item_rows, &mut ship_rows);
+                    line_rows(tenant, d.id, &c.prep.plan, &mut out.items, &mut out.ships);
                 }
                 let labels: Vec<&str> = u.changes.iter().map(|(_, l, _, _)| *l).collect();
                 let fields: serde_json::Map<String, serde_json::Value> = u
@@ -1268,24 +1351,24 @@ async fn write_batch(
                     .iter()
                     .map(|(k, _, old, new)| (k.to_string(), serde_json::json!([old, new])))
                     .collect();
-                source_records::record_change(
-                    tx,
+                out.updates.push(PlannedUpdate {
+                    donation_id: d.id,
+                    donor_id: d.donor_id,
+                    fields: (old != u.fields).then(|| u.fields.clone()),
+                    donor: u.donor.clone(),
+                    replace_lines: u.replace_lines,
+                    summary: format!("CSV取込（{}）で更新: {}", ctx.label, labels.join("、")),
+                    changes: serde_json::Value::Object(fields),
+                });
+                let (version, donation_id, donor_id) = (u.new_version, d.id, d.donor_id);
+                out.sources.push(source_row(
                     tenant,
-                    d.id,
-                    source,
-                    actor,
-                    &format!("CSV取込（{label}）で更新: {}", labels.join("、")),
-                    &serde_json::Value::Object(fields),
-                )
-                .await?;
-                source_rows.push(source_row(
-                    tenant,
-                    source,
-                    &c.prep,
-                    u.new_version,
-                    d.id,
-                    d.donor_id,
-                    import_id,
+                    &ctx.source,
+                    &mut c.prep,
+                    version,
+                    donation_id,
+                    donor_id,
+                    ctx.import_id,
                     now,
                 ));
             }
@@ -1293,19 +1376,80 @@ async fn write_batch(
                 new_version: Some((version, donation_id, donor_id)),
             } => {
                 // Only the raw record changed (columns we do not use): keep the new version as evidence.
-                source_rows.push(source_row(
+                let (version, donation_id, donor_id) = (*version, *donation_id, *donor_id);
+                out.sources.push(source_row(
                     tenant,
-                    source,
-                    &c.prep,
-                    *version,
-                    *donation_id,
-                    *donor_id,
-                    import_id,
+                    &ctx.source,
+                    &mut c.prep,
+                    version,
+                    donation_id,
+                    donor_id,
+                    ctx.import_id,
                     now,
                 ));
             }
-            _ => {}
+            Action::Unchanged { new_version: None } | Action::OtherSource => {}
         }
+    }
+    Ok(out)
+}
+
+/// Writes a planned batch inside the commit's transaction: the matcher's donors first (the rest
+/// refers to them), 寄附番号 per fiscal year, the changes of existing donations (their old lines
+/// are cleared before the new ones go in), then multi-row inserts.
+pub(crate) async fn write_planned(
+    tx: &mut Tx,
+    ctx: &PlanContext,
+    actor: &str,
+    batch: PlannedBatch,
+) -> Result<(), super::ImportFailure> {
+    let tenant = ctx.tenant;
+    if let Some(rows) = batch.matched {
+        rows.write(tx).await?;
+    }
+    let mut donation_rows = batch.donations;
+    let mut per_year: BTreeMap<i32, usize> = BTreeMap::new();
+    for fy in &batch.fiscal_years {
+        *per_year.entry(*fy).or_default() += 1;
+    }
+    let mut numbers: HashMap<i32, std::vec::IntoIter<String>> = HashMap::new();
+    for (fy, n) in per_year {
+        numbers.insert(
+            fy,
+            donations::reserve_numbers(tx, tenant, fy, n)
+                .await?
+                .into_iter(),
+        );
+    }
+    for (row, fy) in donation_rows.iter_mut().zip(&batch.fiscal_years) {
+        let number = numbers
+            .get_mut(fy)
+            .and_then(Iterator::next)
+            .ok_or_else(|| {
+                super::ImportFailure::Internal("donation numbers ran out during the import".into())
+            })?;
+        row[donations::NUMBER_COLUMN] = Arg::Text(number);
+    }
+    for u in &batch.updates {
+        if let Some(fields) = &u.fields {
+            store::update_donation_fields(tx, tenant, u.donation_id, fields).await?;
+        }
+        if let Some(donor) = &u.donor {
+            donors::update(tx, tenant, u.donor_id, donor).await?;
+        }
+        if u.replace_lines {
+            store::clear_items_and_ship_tos(tx, tenant, u.donation_id).await?;
+        }
+        source_records::record_change(
+            tx,
+            tenant,
+            u.donation_id,
+            &ctx.source,
+            actor,
+            &u.summary,
+            &u.changes,
+        )
+        .await?;
     }
     bulk_insert(
         tx,
@@ -1319,7 +1463,7 @@ async fn write_batch(
         tx,
         "ship_tos",
         &donations::SHIP_TO_INSERT_COLUMNS,
-        ship_rows,
+        batch.ships,
         "",
     )
     .await?;
@@ -1327,7 +1471,7 @@ async fn write_batch(
         tx,
         "donation_items",
         &donations::ITEM_INSERT_COLUMNS,
-        item_rows,
+        batch.items,
         "",
     )
     .await?;
@@ -1335,11 +1479,53 @@ async fn write_batch(
         tx,
         "source_records",
         &source_records::INSERT_COLUMNS,
-        source_rows,
+        batch.sources,
         "",
     )
     .await?;
-    Ok(t_resolve)
+    Ok(())
+}
+
+/// Resolves the donors of a batch's new donations with look-up queries (no matcher), in chunks of
+/// [`RESOLVE_CHUNK`].
+async fn resolve_with_queries(
+    tx: &mut Tx,
+    ctx: &PlanContext,
+    classified: &[Classified],
+) -> Result<Vec<Uuid>, super::ImportFailure> {
+    let creates: Vec<&Classified> = classified
+        .iter()
+        .filter(|c| matches!(c.action, Action::Create))
+        .collect();
+    let mut ids = Vec::with_capacity(creates.len());
+    for rows in creates.chunks(RESOLVE_CHUNK) {
+        let people: Vec<(NewDonor, SourceRef<'_>)> = rows
+            .iter()
+            .map(|c| {
+                (
+                    c.prep.plan.donor.clone(),
+                    SourceRef {
+                        source: &ctx.source,
+                        external_id: &c.prep.plan.external_id,
+                    },
+                )
+            })
+            .collect();
+        let keys: Vec<matching::MatchKeys> = rows
+            .iter()
+            .map(|c| match &c.prep.keys {
+                Some(k) => k.clone(),
+                None => matching::MatchKeys::of_new(&c.prep.plan.donor),
+            })
+            .collect();
+        ids.extend(
+            matching::resolve_donors_keyed(tx, ctx.tenant, &people, keys)
+                .await?
+                .into_iter()
+                .map(|r| r.donor_id),
+        );
+    }
+    Ok(ids)
 }
 
 /// The rows of a file that cannot be imported, as CSV in the file's encoding, with the original

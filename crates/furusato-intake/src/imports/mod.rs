@@ -427,8 +427,16 @@ pub async fn import_now(
     .await?;
     let summary = write(&mut tx, tenant, id, profile, bytes.clone(), gifts, actor).await?;
     // The file goes in last, as an owned buffer (no copy for the database driver).
+    let t = std::time::Instant::now();
     store::set_file(&mut tx, tenant, id, owned(bytes)).await?;
+    let file_s = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
     tx.commit().await?;
+    tracing::debug!(
+        file_s,
+        commit_s = t.elapsed().as_secs_f64(),
+        "import committed"
+    );
     Ok(summary)
 }
 
