@@ -134,6 +134,8 @@ pub(crate) struct ParseEnd {
 pub(crate) struct RunOptions {
     /// Compress raw records (needed when writing).
     pub compress: bool,
+    /// The dictionary they are compressed with (the profile's, [`source_records::Dictionary::for_source`]).
+    pub dictionary: source_records::Dictionary,
     /// Stop after this many data rows (preview samples); `None` reads the whole file.
     pub max_rows: Option<usize>,
 }
@@ -224,7 +226,7 @@ pub(crate) fn spawn_parser(
             seen += 1;
             let item = match row {
                 Err(e) => RowItem::Err(StoredRowError::from_row_error(&e)),
-                Ok(d) => prepare(&d, portal_col, default_portal, &gifts, opts.compress),
+                Ok(d) => prepare(&d, portal_col, default_portal, &gifts, opts),
             };
             batch.push(item);
             if batch.len() >= BATCH && tx.blocking_send(std::mem::take(&mut batch)).is_err() {
@@ -248,8 +250,9 @@ fn prepare(
     portal_col: Option<usize>,
     default_portal: Option<Portal>,
     gifts: &GiftMaster,
-    compress: bool,
+    opts: RunOptions,
 ) -> RowItem {
+    let compress = opts.compress;
     let portal = match portal_col
         .and_then(|i| d.raw.value(i))
         .map(str::trim)
@@ -287,7 +290,7 @@ fn prepare(
     let keys = compress.then(|| matching::MatchKeys::of_new(&plan.donor));
     let raw_json = raw_json(d);
     let hash = source_records::content_hash(&raw_json);
-    let deflated = compress.then(|| source_records::compress(&raw_json));
+    let deflated = compress.then(|| source_records::compress_with(&raw_json, opts.dictionary));
     RowItem::Ok(Box::new(Prepared {
         plan,
         raw_json,
@@ -884,6 +887,7 @@ pub(crate) async fn run(
     let source = profile.source();
     let opts = RunOptions {
         compress: writing,
+        dictionary: source_records::Dictionary::for_source(&source),
         max_rows,
     };
     let rows = if writing { estimated_rows(&bytes) } else { 0 };
@@ -1112,10 +1116,11 @@ fn source_row(
     import_id: Uuid,
     now: time::OffsetDateTime,
 ) -> Vec<Arg> {
+    let dictionary = source_records::Dictionary::for_source(source);
     let deflated = prep
         .deflated
         .take()
-        .unwrap_or_else(|| source_records::compress(&prep.raw_json));
+        .unwrap_or_else(|| source_records::compress_with(&prep.raw_json, dictionary));
     vec![
         Arg::Uuid(new_id()),
         Arg::Uuid(tenant.0),
@@ -1124,7 +1129,7 @@ fn source_row(
         Arg::Int(version),
         Arg::Bytes(std::mem::take(&mut prep.hash)),
         Arg::Bytes(deflated),
-        Arg::Int(source_records::Dictionary::None.id()),
+        Arg::Int(dictionary.id()),
         Arg::OptUuid(Some(donation_id)),
         Arg::OptUuid(Some(donor_id)),
         Arg::OptUuid(Some(import_id)),
@@ -1541,6 +1546,11 @@ pub(crate) fn failed_rows(
         PortalRule::FromColumn { default } => *default,
     };
     let no_gifts = GiftMaster::new();
+    let checking = RunOptions {
+        compress: false,
+        dictionary: source_records::Dictionary::None,
+        max_rows: None,
+    };
     let mut out = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
@@ -1556,7 +1566,7 @@ pub(crate) fn failed_rows(
     let summary = parse_stream(&profile.profile, bytes, |row| {
         let (raw, message) = match row {
             Err(e) => (e.raw.clone(), e.message_ja.clone()),
-            Ok(d) => match prepare(&d, portal_col, default_portal, &no_gifts, false) {
+            Ok(d) => match prepare(&d, portal_col, default_portal, &no_gifts, checking) {
                 RowItem::Err(e) => (d.raw.clone(), e.message_ja),
                 RowItem::Ok(_) => return,
             },
