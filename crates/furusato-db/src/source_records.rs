@@ -537,7 +537,10 @@ mod compress_tests {
         );
         assert_eq!(decompress_with(&with, Dictionary::ChoiceRow1).unwrap(), row);
         assert_eq!(Dictionary::for_source("csv:choice"), Dictionary::ChoiceRow1);
-        assert_eq!(Dictionary::for_source("csv:redhorse"), Dictionary::RedhorseRow1);
+        assert_eq!(
+            Dictionary::for_source("csv:redhorse"),
+            Dictionary::RedhorseRow1
+        );
         assert_eq!(Dictionary::for_source("csv:satofull"), Dictionary::None);
         // The dictionaries are JSON of the layout's headers with empty values.
         for d in [Dictionary::ChoiceRow1, Dictionary::RedhorseRow1] {

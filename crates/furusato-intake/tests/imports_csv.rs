@@ -107,6 +107,7 @@ async fn cp932_file_with_vendor_characters_imports_exactly() {
         ),
         ("committed", 2, "cp932")
     );
+    assert_eq!(import.file_size, file.len() as i64);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -577,6 +578,29 @@ async fn initial_load_of_a_large_file() {
     let second = find_donation(&db, tenant, "choice", &format!("CH-{}", people + 5)).await;
     let first = find_donation(&db, tenant, "choice", "CH-5").await;
     assert_eq!(second.donor_id, first.donor_id);
+    // The file is kept deflated and reads back byte for byte.
+    let (_, stored) = store::file(&db, tenant, done.import_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, file);
+    let import = store::get(&db, tenant, done.import_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(import.file_size, file.len() as i64);
+    let handle: &furusato_db::Db = &db;
+    let kept: i64 = furusato_db::with_db!(handle, |pool| sqlx::query_scalar(
+        "SELECT CAST(LENGTH(file_bytes) AS BIGINT) FROM imports"
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert!(
+        kept * 2 < file.len() as i64,
+        "{kept} bytes kept of {}",
+        file.len()
+    );
 
     let again = imports::import_now(
         &db,

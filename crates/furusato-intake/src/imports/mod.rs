@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use furusato_db::audit::{self, AuditEntry};
-use furusato_db::imports::{self as store, Import, ImportOutcome, NewImport};
+use furusato_db::imports::{self as store, Import, ImportOutcome, NewImport, StoredFile};
 use furusato_db::{Db, DbError, MunicipalityId, gifts};
 use furusato_portals::csv_import::{ImportError, SourceEncoding};
 use uuid::Uuid;
@@ -297,7 +297,8 @@ pub async fn stage(
     let key = profile.key();
     let failed = result.is_err();
     let size = bytes.len();
-    let sha = store::sha256_hex(&bytes);
+    let file = pack(bytes).await?;
+    let sha = file.sha256().to_string();
     let mut tx = db.begin().await?;
     let id = store::insert(
         &mut tx,
@@ -325,7 +326,7 @@ pub async fn stage(
         },
     )
     .await?;
-    store::set_file(&mut tx, tenant, id, owned(bytes)).await?;
+    store::set_file(&mut tx, tenant, id, file).await?;
     let entry = actor.entry(
         "import.upload",
         "import",
@@ -425,10 +426,14 @@ pub async fn import_now(
         },
     )
     .await?;
-    let summary = write(&mut tx, tenant, id, profile, bytes.clone(), gifts, actor).await?;
-    // The file goes in last, as an owned buffer (no copy for the database driver).
+    // The file is compressed meanwhile, and goes in last.
+    let packing = tokio::spawn(pack(bytes.clone()));
+    let summary = write(&mut tx, tenant, id, profile, bytes, gifts, actor).await?;
+    let file = packing
+        .await
+        .map_err(|e| ImportFailure::Internal(format!("compressing the file failed: {e}")))??;
     let t = std::time::Instant::now();
-    store::set_file(&mut tx, tenant, id, owned(bytes)).await?;
+    store::set_file(&mut tx, tenant, id, file).await?;
     let file_s = t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
     tx.commit().await?;
@@ -440,9 +445,11 @@ pub async fn import_now(
     Ok(summary)
 }
 
-/// The bytes out of their `Arc` (without a copy when nobody else holds them any more).
-fn owned(bytes: Arc<Vec<u8>>) -> Vec<u8> {
-    Arc::try_unwrap(bytes).unwrap_or_else(|shared| shared.as_ref().clone())
+/// The file as `imports` keeps it, compressed on a blocking thread (a second for a large file).
+async fn pack(bytes: Arc<Vec<u8>>) -> Result<StoredFile, ImportFailure> {
+    tokio::task::spawn_blocking(move || StoredFile::pack(&bytes))
+        .await
+        .map_err(|e| ImportFailure::Internal(format!("compressing the file failed: {e}")))
 }
 
 async fn write(
