@@ -462,6 +462,21 @@ fn yes_no(b: bool) -> String {
     }
 }
 
+/// The fields of a stored donation that an import may change.
+fn fields_of(d: &Donation) -> DonationFields {
+    DonationFields {
+        amount: d.amount,
+        donated_on: d.donated_on,
+        received_on: d.received_on,
+        payment_method: d.payment_method.clone(),
+        payment_status: d.payment_status.clone(),
+        use_of_funds: d.use_of_funds.clone(),
+        onestop_wanted: d.onestop_wanted,
+        gift_declined: d.gift_declined,
+        note: d.note.clone(),
+    }
+}
+
 /// Decides how an existing donation changes (see the module doc of `imports` for the rules).
 fn diff(
     plan: &PlannedDonation,
@@ -472,17 +487,7 @@ fn diff(
     donors: &HashMap<Uuid, Donor>,
 ) -> Action {
     let mut changes: Vec<(&'static str, &'static str, String, String)> = Vec::new();
-    let old = DonationFields {
-        amount: d.amount,
-        donated_on: d.donated_on,
-        received_on: d.received_on,
-        payment_method: d.payment_method.clone(),
-        payment_status: d.payment_status.clone(),
-        use_of_funds: d.use_of_funds.clone(),
-        onestop_wanted: d.onestop_wanted,
-        gift_declined: d.gift_declined,
-        note: d.note.clone(),
-    };
+    let old = fields_of(&d);
     let new = merge_fields(&old, plan);
     if new.amount != old.amount {
         changes.push((
@@ -1294,7 +1299,8 @@ pub(crate) fn plan_batch(
     };
     let mut donor_ids = donor_ids.into_iter();
     for c in &mut classified {
-        match &c.action {
+        // The source record version this row adds: (version, donation, donor).
+        let version = match &c.action {
             Action::Create => {
                 let donor_id = donor_ids.next().ok_or_else(|| {
                     super::ImportFailure::Internal("a new donation has no donor".into())
@@ -1323,30 +1329,10 @@ pub(crate) fn plan_batch(
                     .push(donations::insert_row(id, tenant, String::new(), &nd, now));
                 out.fiscal_years.push(jst::fiscal_year(f.donated_on));
                 line_rows(tenant, id, p, &mut out.items, &mut out.ships);
-                out.sources.push(source_row(
-                    tenant,
-                    &ctx.source,
-                    &mut c.prep,
-                    1,
-                    id,
-                    donor_id,
-                    ctx.import_id,
-                    now,
-                ));
+                Some((1, id, donor_id))
             }
             Action::Update(u) => {
                 let d = &u.donation;
-                let old = DonationFields {
-                    amount: d.amount,
-                    donated_on: d.donated_on,
-                    received_on: d.received_on,
-                    payment_method: d.payment_method.clone(),
-                    payment_status: d.payment_status.clone(),
-                    use_of_funds: d.use_of_funds.clone(),
-                    onestop_wanted: d.onestop_wanted,
-                    gift_declined: d.gift_declined,
-                    note: d.note.clone(),
-                };
                 if u.replace_lines {
                     line_rows(tenant, d.id, &c.prep.plan, &mut out.items, &mut out.ships);
                 }
@@ -1359,41 +1345,29 @@ pub(crate) fn plan_batch(
                 out.updates.push(PlannedUpdate {
                     donation_id: d.id,
                     donor_id: d.donor_id,
-                    fields: (old != u.fields).then(|| u.fields.clone()),
+                    fields: (fields_of(d) != u.fields).then(|| u.fields.clone()),
                     donor: u.donor.clone(),
                     replace_lines: u.replace_lines,
                     summary: format!("CSV取込（{}）で更新: {}", ctx.label, labels.join("、")),
                     changes: serde_json::Value::Object(fields),
                 });
-                let (version, donation_id, donor_id) = (u.new_version, d.id, d.donor_id);
-                out.sources.push(source_row(
-                    tenant,
-                    &ctx.source,
-                    &mut c.prep,
-                    version,
-                    donation_id,
-                    donor_id,
-                    ctx.import_id,
-                    now,
-                ));
+                Some((u.new_version, d.id, d.donor_id))
             }
-            Action::Unchanged {
-                new_version: Some((version, donation_id, donor_id)),
-            } => {
-                // Only the raw record changed (columns we do not use): keep the new version as evidence.
-                let (version, donation_id, donor_id) = (*version, *donation_id, *donor_id);
-                out.sources.push(source_row(
-                    tenant,
-                    &ctx.source,
-                    &mut c.prep,
-                    version,
-                    donation_id,
-                    donor_id,
-                    ctx.import_id,
-                    now,
-                ));
-            }
-            Action::Unchanged { new_version: None } | Action::OtherSource => {}
+            // Only the raw record changed (columns we do not use): keep the new version as evidence.
+            Action::Unchanged { new_version } => *new_version,
+            Action::OtherSource => None,
+        };
+        if let Some((version, donation_id, donor_id)) = version {
+            out.sources.push(source_row(
+                tenant,
+                &ctx.source,
+                &mut c.prep,
+                version,
+                donation_id,
+                donor_id,
+                ctx.import_id,
+                now,
+            ));
         }
     }
     Ok(out)
