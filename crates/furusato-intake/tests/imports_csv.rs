@@ -529,6 +529,22 @@ fn kana_of(p: usize) -> String {
         .collect()
 }
 
+/// Row `i` of a large file: donation CH-{i} of person `i % people` (the same name, フリガナ and
+/// phone on each of that person's rows).
+fn person_row(i: usize, people: usize) -> Row {
+    let p = i % people;
+    Row::good(
+        &format!("CH-{i}"),
+        &format!("試験 {p}"),
+        &format!("シケン {}", kana_of(p)),
+        10_000,
+    )
+    .set(
+        "電話番号",
+        &format!("090-{:04}-{:04}", p / 10_000 + 1, p % 10_000),
+    )
+}
+
 /// A file large enough for the large-run path (every donor loaded once for matching; on SQLite
 /// the secondary indexes dropped and rebuilt around the load): the same decisions and rows as
 /// the small-file path, every index back afterwards, and a re-import that changes nothing.
@@ -538,21 +554,7 @@ async fn initial_load_of_a_large_file() {
     let profile = choice(&db, tenant).await;
     let indexes_before = index_names(&db).await;
     let people = 14_000;
-    let rows: Vec<Row> = (0..20_000)
-        .map(|i| {
-            let p = i % people;
-            Row::good(
-                &format!("CH-{i}"),
-                &format!("試験 {p}"),
-                &format!("シケン {}", kana_of(p)),
-                10_000,
-            )
-            .set(
-                "電話番号",
-                &format!("090-{:04}-{:04}", p / 10_000 + 1, p % 10_000),
-            )
-        })
-        .collect();
+    let rows: Vec<Row> = (0..20_000).map(|i| person_row(i, people)).collect();
     let file = cp932(&choice_csv(&rows));
     let done = imports::import_now(
         &db,
@@ -626,19 +628,7 @@ async fn large_file_rows_see_the_batch_before_them() {
     let (db, tenant) = setup().await;
     let profile = choice(&db, tenant).await;
     let people = 14_000;
-    let row = |i: usize| {
-        let p = i % people;
-        Row::good(
-            &format!("CH-{i}"),
-            &format!("試験 {p}"),
-            &format!("シケン {}", kana_of(p)),
-            10_000,
-        )
-        .set(
-            "電話番号",
-            &format!("090-{:04}-{:04}", p / 10_000 + 1, p % 10_000),
-        )
-    };
+    let row = |i: usize| person_row(i, people);
     let rows: Vec<Row> = (0..20_000).map(row).collect();
     let done = imports::import_now(
         &db,
