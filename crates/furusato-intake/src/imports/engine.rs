@@ -12,8 +12,8 @@
 //! A large run matches donors against a [`matching::Matcher`] in memory, so planning needs no
 //! database: a batch is planned on a blocking thread while the one before it is written, and
 //! SQLite's own thread, the parser and the planner keep both cores busy. A batch that changes
-//! existing donations (or that the next one names) is written before the next is classified, so
-//! every row sees the ledger as a row-by-row reading would.
+//! existing donations is written before the next is classified, so every row sees the ledger as
+//! a row-by-row reading would.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -963,7 +963,7 @@ pub(crate) async fn run(
         }
         // The pending batch goes in first when this one must see it.
         if let Mode::Write { tx, actor, .. } = &mut mode
-            && let (Some(p), Some(ctx)) = (pending.take_if(|p| !p.independent_of(&ok)), &ctx)
+            && let (Some(p), Some(ctx)) = (pending.take_if(|p| !p.only_adds()), &ctx)
         {
             let t = std::time::Instant::now();
             write_planned(tx, ctx, actor, p).await?;
@@ -1222,20 +1222,14 @@ pub(crate) struct PlannedBatch {
     ships: Vec<Vec<Arg>>,
     sources: Vec<Vec<Arg>>,
     updates: Vec<PlannedUpdate>,
-    /// (portal, external id) of every row of the batch.
-    ids: std::collections::HashSet<(Portal, String)>,
 }
 
 impl PlannedBatch {
-    /// Whether `rows` can be classified before this batch is written: they do not name any of
-    /// its donations, and it changes no existing donation or donor (it only adds).
-    fn independent_of(&self, rows: &[Box<Prepared>]) -> bool {
+    /// Whether the next batch can be classified before this one is written: this one changes no
+    /// existing donation or donor (it only adds). The next batch never names a donation this one
+    /// adds: an external id twice in one file is a row error of the parser.
+    fn only_adds(&self) -> bool {
         self.updates.is_empty()
-            && rows.iter().all(|p| {
-                !self
-                    .ids
-                    .contains(&(p.plan.portal, p.plan.external_id.clone()))
-            })
     }
 }
 
@@ -1258,10 +1252,6 @@ pub(crate) fn plan_batch(
         ships: Vec::new(),
         sources: Vec::with_capacity(classified.len()),
         updates: Vec::new(),
-        ids: classified
-            .iter()
-            .map(|c| (c.prep.plan.portal, c.prep.plan.external_id.clone()))
-            .collect(),
     };
     // Donors of the new donations, in file order (a person appearing twice in the batch is
     // created once and then found).

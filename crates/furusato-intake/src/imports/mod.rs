@@ -426,12 +426,12 @@ pub async fn import_now(
         },
     )
     .await?;
-    // The file is compressed meanwhile, and goes in last.
-    let packing = tokio::spawn(pack(bytes.clone()));
-    let summary = write(&mut tx, tenant, id, profile, bytes, gifts, actor).await?;
-    let file = packing
-        .await
-        .map_err(|e| ImportFailure::Internal(format!("compressing the file failed: {e}")))??;
+    // The file is compressed meanwhile (on a blocking thread), and goes in last.
+    let (summary, file) = tokio::join!(
+        write(&mut tx, tenant, id, profile, bytes.clone(), gifts, actor),
+        pack(bytes)
+    );
+    let (summary, file) = (summary?, file?);
     let t = std::time::Instant::now();
     store::set_file(&mut tx, tenant, id, file).await?;
     let file_s = t.elapsed().as_secs_f64();
